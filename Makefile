@@ -1,0 +1,41 @@
+# Kura's two set-up commands (see README):
+#   make run    install into .venv and start Kura
+#   make test   install into .venv (with the test and export tools) and run the tests
+#
+# The install is keyed on pyproject.toml: editing it reinstalls, otherwise it is skipped.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint models clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-app: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+# torch==2.13.0 (in the export extra) is the CPU build that lies on this machine's disk.
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[export,test]'
+	touch $@ $(VENV)/.installed-app
+
+run: $(VENV)/.installed-app
+	$(BIN)/kura $(or $(ARGS),--help)
+
+# Builds (or reuses from ~/.cache/kura-build) the real embedder the tests use.
+models: $(VENV)/.installed-test
+	$(BIN)/python -m models.build
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: models lint
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV)

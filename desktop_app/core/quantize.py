@@ -1,0 +1,299 @@
+"""Kura's quantization recipe for EmbeddingGemma: fp32 ONNX in, < 200 MB ONNX out.
+
+Needs only ``onnx`` and ``onnxruntime`` (no torch), because the app runs it on a user's
+machine on first launch, on whichever fp32 graph it has: Kura's own export or
+onnx-community's ``onnx/model.onnx``. Nodes are therefore selected by *layer and role*
+found from the graph's structure, never by an exporter's node names.
+
+Why mixed precision: all-4-bit MatMuls lose ~3% cosine (mean 0.972, worst 0.907) on
+this model; the loss comes mostly from v_proj, o_proj, down_proj, the two Dense layers
+and the last layers, while q/k/gate/up lose almost nothing. 8-bit everywhere does not fit
+in 200 MB beside the 4-bit token table, so the sensitive weights get 8 bits and the rest
+4. The measured table that chose the default lives in the README.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import onnx
+
+ROLES = ("q", "k", "v", "o", "gate", "up", "down", "dense1", "dense2")
+
+
+@dataclass(frozen=True)
+class WeightNode:
+    """A MatMul (or the token-table Gather) whose weight is a constant."""
+
+    name: str
+    role: str  # one of ROLES, or "embed" for the token table
+    layer: int  # transformer layer index; -1 for the table and the Dense head
+    shape: tuple[int, ...]
+
+    @property
+    def params(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Bits per weight: ``eight_bit`` roles (in every layer), plus every role of the
+    ``eight_bit_layers``; the rest 4-bit. The token table is always 4-bit (the only width
+    GatherBlockQuantized supports)."""
+
+    name: str
+    eight_bit: frozenset[str] = frozenset()
+    eight_bit_layers: frozenset[int] = frozenset()
+    block_4bit: int = 32
+    block_8bit: int = 128
+    block_table: int = 128
+    algorithm_4bit: str = "rtn"  # "rtn" or "hqq"
+    symmetric: bool = False
+    accuracy_level: int | None = None  # MatMulNBits compute type; 4 = int8 compute
+    quantize_table: bool = True
+    notes: str = ""
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def bits_for(self, w: WeightNode) -> int:
+        if w.role in self.eight_bit or w.layer in self.eight_bit_layers:
+            return 8
+        return 4
+
+
+# The shipped default; chosen from the table in the README (benchmarks/quantization.py).
+DEFAULT_RECIPE = Recipe(
+    name="mixed-v-o-down-dense-last4",
+    eight_bit=frozenset({"v", "o", "down", "dense1", "dense2"}),
+    eight_bit_layers=frozenset({20, 21, 22, 23}),
+)
+
+
+def _weight_inputs(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
+    shapes = {i.name: tuple(i.dims) for i in model.graph.initializer}
+    for node in model.graph.node:  # some exporters store weights as Constant nodes
+        if node.op_type == "Constant":
+            for attr in node.attribute:
+                if attr.name == "value":
+                    shapes[node.output[0]] = tuple(attr.t.dims)
+    return shapes
+
+
+def classify_weights(model: onnx.ModelProto) -> list[WeightNode]:
+    """Find every weight MatMul and the token table, with its layer and role.
+
+    Structure used (true of any faithful export of Gemma 3 + the ST head):
+    * q, k, v read the same tensor; k and q reach a Softmax before any other weight
+      MatMul, v does not; q is the wide one (heads x 256), k the narrow one.
+    * gate and up read the same tensor; gate passes through the GELU's Tanh/Erf/Gelu,
+      up does not. down is the MatMul that follows them.
+    * o is the first weight MatMul after a layer's v.
+    * after the last layer come the two Dense MatMuls.
+    """
+    graph = model.graph
+    weights = _weight_inputs(model)
+    consumers: dict[str, list[onnx.NodeProto]] = defaultdict(list)
+    for node in graph.node:
+        for name in node.input:
+            consumers[name].append(node)
+
+    def weight_of(node: onnx.NodeProto) -> str | None:
+        is_weight = node.op_type == "MatMul" and len(node.input) == 2
+        if is_weight and len(weights.get(node.input[1], ())) == 2:
+            return node.input[1]
+        return None
+
+    def reaches(node: onnx.NodeProto, ops: set[str], limit: int = 60) -> bool:
+        """Does node's output reach one of ``ops`` before another weight MatMul?"""
+        seen: set[str] = set()
+        queue = deque(node.output)
+        steps = 0
+        while queue and steps < limit:
+            tensor = queue.popleft()
+            for nxt in consumers.get(tensor, []):
+                if nxt.name in seen or weight_of(nxt):
+                    continue
+                seen.add(nxt.name)
+                steps += 1
+                if nxt.op_type in ops:
+                    return True
+                queue.extend(nxt.output)
+        return False
+
+    table: list[WeightNode] = []
+    for node in graph.node:  # graph.node is topologically sorted (ONNX requires it)
+        if node.op_type == "Gather" and node.input[0] in weights:
+            shape = weights[node.input[0]]
+            if len(shape) == 2 and shape[0] > 10_000:
+                table.append(WeightNode(node.name, "embed", -1, shape))
+
+    matmuls = [n for n in graph.node if weight_of(n)]
+    by_input: dict[str, list[onnx.NodeProto]] = defaultdict(list)
+    for n in matmuls:
+        by_input[n.input[0]].append(n)
+
+    found: list[WeightNode] = []
+    layer = -1
+    pending: deque[str] = deque()  # roles expected next within the current layer
+    for n in matmuls:
+        shape = weights[weight_of(n) or ""]
+        siblings = by_input[n.input[0]]
+        if len(siblings) == 3:  # q, k, v
+            if n is siblings[0]:
+                layer += 1
+            attends = reaches(n, {"Softmax"})
+            if not attends:
+                role = "v"
+            else:
+                widths = sorted(weights[weight_of(s) or ""][1] for s in siblings)
+                role = "q" if shape[1] == widths[-1] else "k"
+            if role == "v":
+                pending = deque(["o"])
+        elif len(siblings) == 2:  # gate, up
+            role = "gate" if reaches(n, {"Tanh", "Erf", "Gelu", "FastGelu"}, 8) else "up"
+            pending = deque(["down"])
+        elif pending:
+            role = pending.popleft()
+        else:  # after the last layer: the Dense head
+            role = "dense1" if not any(w.role == "dense1" for w in found) else "dense2"
+        found.append(WeightNode(n.name, role, layer if not role.startswith("dense") else -1,
+                                shape))
+    _check_structure(found)
+    return table + found
+
+
+def _check_structure(found: list[WeightNode]) -> None:
+    counts: dict[str, int] = defaultdict(int)
+    for w in found:
+        counts[w.role] += 1
+    layers = max((w.layer for w in found), default=-1) + 1
+    expected = {r: layers for r in ROLES[:7]} | {"dense1": 1, "dense2": 1}
+    if layers == 0 or dict(counts) != expected:
+        raise ValueError(
+            "this graph does not look like EmbeddingGemma "
+            f"(found roles {dict(counts)}, expected {expected})"
+        )
+
+
+def quantize(
+    src: Path,
+    dst: Path,
+    recipe: Recipe = DEFAULT_RECIPE,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Quantize ``src`` (fp32 ONNX with external data) into ``dst`` (a .onnx path).
+
+    Writes ``dst`` and ``dst.data`` next to each other; the caller moves the folder into
+    place, so a half-written model is never where Kura loads from.
+    """
+
+    say = progress or (lambda _msg: None)
+    say(f"loading {src.name}")
+    model = onnx.load(str(src))
+    plan = {w.name: recipe.bits_for(w) for w in classify_weights(model) if w.role != "embed"}
+    model = apply_plan(model, plan, recipe, say)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    say(f"saving {dst.name}")
+    data = dst.with_name(dst.name + ".data")
+    # onnx appends to an existing external-data file: start from nothing.
+    for stale in (dst, data):
+        stale.unlink(missing_ok=True)
+    onnx.save_model(
+        model,
+        str(dst),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=dst.name + ".data",
+        size_threshold=1024,
+    )
+    return dst
+
+
+def apply_plan(
+    model: onnx.ModelProto,
+    plan: dict[str, int],
+    recipe: Recipe,
+    say: Callable[[str], None] = lambda _msg: None,
+) -> onnx.ModelProto:
+    """Quantize each MatMul named in ``plan`` to its bits (8 or 4; 32 keeps fp32), then
+    the token table if the recipe says so.
+
+    One quantizer pass per width, each excluding every other node: the quantizer's
+    ``nodes_to_include`` is OR-ed with the op types, so exclusion is the only filter.
+    """
+    from onnxruntime.quantization.matmul_nbits_quantizer import (
+        DefaultWeightOnlyQuantConfig,
+        HQQWeightOnlyQuantConfig,
+        MatMulNBitsQuantizer,
+    )
+
+    every_node = {n.name for n in model.graph.node}
+    for bits in (8, 4):
+        chosen = {name for name, b in plan.items() if b == bits}
+        if not chosen:
+            continue
+        say(f"{bits}-bit: {len(chosen)} MatMuls")
+        config: DefaultWeightOnlyQuantConfig | HQQWeightOnlyQuantConfig
+        if bits == 4 and recipe.algorithm_4bit == "hqq":
+            config = HQQWeightOnlyQuantConfig(block_size=recipe.block_4bit, bits=4)
+        else:
+            config = DefaultWeightOnlyQuantConfig(
+                block_size=recipe.block_8bit if bits == 8 else recipe.block_4bit,
+                is_symmetric=recipe.symmetric,
+                accuracy_level=recipe.accuracy_level,
+                bits=bits,
+            )
+        quantizer = MatMulNBitsQuantizer(
+            model,
+            nodes_to_exclude=sorted(every_node - chosen),
+            algo_config=config,
+            accuracy_level=recipe.accuracy_level,
+        )
+        quantizer.process()
+        model = quantizer.model.model
+        every_node = {n.name for n in model.graph.node}
+    _set_accuracy_level(model, recipe.accuracy_level)
+
+    if recipe.quantize_table:
+        say("4-bit token table")
+        table_config = DefaultWeightOnlyQuantConfig(
+            block_size=recipe.block_table,
+            is_symmetric=recipe.symmetric,
+            bits=4,
+            op_types_to_quantize=("Gather",),
+            quant_axes=(("Gather", 1),),
+        )
+        quantizer = MatMulNBitsQuantizer(model, algo_config=table_config)
+        quantizer.process()
+        model = quantizer.model.model
+    return model
+
+
+def _set_accuracy_level(model: onnx.ModelProto, level: int | None) -> None:
+    if level is None:
+        return
+    for node in model.graph.node:
+        if node.op_type == "MatMulNBits":
+            for attr in node.attribute:
+                if attr.name == "accuracy_level":
+                    attr.i = level
+                    break
+            else:
+                node.attribute.append(onnx.helper.make_attribute("accuracy_level", level))
+
+
+def artifact_size(onnx_path: Path) -> int:
+    """Graph plus external data, in bytes: the figure the 200 MB budget is about."""
+    total = onnx_path.stat().st_size
+    for extra in onnx_path.parent.glob(onnx_path.name + "*data*"):
+        total += extra.stat().st_size
+    return total
+
+
+def describe(weights: Iterable[WeightNode]) -> str:
+    return "\n".join(f"{w.layer:>3} {w.role:<6} {w.name} {w.shape}" for w in weights)

@@ -1,0 +1,56 @@
+"""Paths and settings in one place.
+
+The data directory is platformdirs' ``user_data_dir("Kura")`` unless ``KURA_HOME`` says
+otherwise (tests point it at a temporary folder). It is created readable by the user
+only: it holds the text of their private documents.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+APP_NAME = "Kura"
+EMBEDDER_DIRNAME = "embeddinggemma-300m"
+
+
+def data_dir() -> Path:
+    override = os.environ.get("KURA_HOME")
+    path = Path(override).expanduser() if override else Path(user_data_dir(APP_NAME, False))
+    _make_private_dir(path)
+    return path
+
+
+def models_dir() -> Path:
+    path = data_dir() / "models"
+    _make_private_dir(path)
+    return path
+
+
+def embedder_dir() -> Path:
+    """Where the quantized embedder (ONNX graph, weights, tokenizer) lives.
+
+    ``KURA_EMBEDDER_DIR`` points elsewhere, e.g. at a build-cache artifact.
+    """
+    override = os.environ.get("KURA_EMBEDDER_DIR")
+    return Path(override).expanduser() if override else models_dir() / EMBEDDER_DIRNAME
+
+
+def _make_private_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # mkdir's mode is masked by the umask and ignored for existing folders.
+    if os.name == "posix":
+        path.chmod(0o700)
+
+
+@dataclass(frozen=True)
+class EmbedderSettings:
+    """How the embedder runs. Defaults suit a laptop CPU."""
+
+    max_length: int = 2048  # the model's own limit
+    dim: int = 768  # Matryoshka: 768, 512, 256 or 128
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    batch_tokens: int = 4096  # padded tokens per batch; bounds memory, not quality

