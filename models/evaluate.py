@@ -68,8 +68,16 @@ def reference_vectors(eval_set: EvalSet, model_dir: Path) -> np.ndarray:
 
 
 def artifact_vectors(eval_set: EvalSet, model_path: Path) -> np.ndarray:
+    """Vectors of an artifact, cached by its folder name (content-keyed by models.build)."""
+    folder = model_path if model_path.is_dir() else model_path.parent
+    cache = build_cache_dir() / "artifact-vectors" / f"{folder.name}-{eval_set.digest}.npy"
+    if cache.exists():
+        return np.load(cache)
     embedder = Embedder(model_path, EmbedderSettings())
-    return embedder.embed_prompted(eval_set.texts, dim=768)
+    vectors = embedder.embed_prompted(eval_set.texts, dim=768)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.save(cache, vectors)
+    return vectors
 
 
 @dataclass(frozen=True)

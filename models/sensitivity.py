@@ -78,3 +78,23 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+BITS_4 = 4 + 32 / 32 + 4 / 32  # 4-bit, block 32: fp32 scale and 4-bit zero point per block
+BITS_8 = 8 + 32 / 128 + 8 / 128  # 8-bit, block 128
+
+
+def greedy_selectors(results: dict[str, dict], headroom_bytes: float) -> list[str]:
+    """Give 8 bits to the groups with the most loss per extra byte, within the headroom
+    left by the all-4-bit artifact. Returns recipe selectors like ``"v@18-23"``."""
+    def extra_bytes(r: dict) -> float:
+        return r["params"] * (BITS_8 - BITS_4) / 8
+
+    chosen, spent = [], 0.0
+    ranked = sorted(results, key=lambda k: -(results[k]["loss_mean"] / extra_bytes(results[k])))
+    for key in ranked:
+        cost = extra_bytes(results[key])
+        if spent + cost <= headroom_bytes:
+            chosen.append(key)
+            spent += cost
+    return chosen

@@ -187,9 +187,9 @@ def _load_tokenizer(path: Path, max_length: int):
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as exc:  # the Rust error says little; name the file
         raise ModelFileError(path, f"not a readable tokenizer ({exc})") from exc
-    # Truncation happens before the post-processor adds <bos>/<eos>, so the result keeps
-    # <eos> like the reference tokenizer does.
-    tokenizer.enable_truncation(max_length=max_length - 2)
+    # The limit counts the <bos>/<eos> the post-processor adds, and <eos> survives
+    # truncation, as with the reference tokenizer.
+    tokenizer.enable_truncation(max_length=max_length)
     tokenizer.no_padding()
     return tokenizer
 

@@ -43,13 +43,15 @@ class WeightNode:
 
 @dataclass(frozen=True)
 class Recipe:
-    """Bits per weight: ``eight_bit`` roles (in every layer), plus every role of the
-    ``eight_bit_layers``; the rest 4-bit. The token table is always 4-bit (the only width
-    GatherBlockQuantized supports)."""
+    """Which weights get 8 bits; the rest get 4.
+
+    ``eight_bit`` holds selectors: ``"v"`` (that role in every layer), ``"v@18-23"`` (that
+    role in layers 18..23), ``"@20-23"`` (every role in those layers), ``"dense1"``. The
+    token table is always 4-bit (the only width GatherBlockQuantized supports).
+    """
 
     name: str
     eight_bit: frozenset[str] = frozenset()
-    eight_bit_layers: frozenset[int] = frozenset()
     block_4bit: int = 32
     block_8bit: int = 128
     block_table: int = 128
@@ -57,21 +59,56 @@ class Recipe:
     symmetric: bool = False
     accuracy_level: int | None = None  # MatMulNBits compute type; 4 = int8 compute
     quantize_table: bool = True
-    notes: str = ""
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    notes: str = field(default="", compare=False)
 
     def bits_for(self, w: WeightNode) -> int:
-        if w.role in self.eight_bit or w.layer in self.eight_bit_layers:
-            return 8
-        return 4
+        return 8 if any(_selects(s, w) for s in self.eight_bit) else 4
 
+
+def _selects(selector: str, w: WeightNode) -> bool:
+    role, _, band = selector.partition("@")
+    if role and role != w.role:
+        return False
+    if not band:
+        return bool(role)
+    first, _, last = band.partition("-")
+    return int(first) <= w.layer <= int(last or first)
+
+
+ALL_ROLES = frozenset(ROLES)
+
+# Every variant measured in benchmarks/quantization.py; the table is in the README.
+RECIPES = {
+    r.name: r
+    for r in (
+        Recipe("all-4bit", notes="every MatMul 4-bit RTN (like the public q4)"),
+        Recipe("all-4bit-hqq", algorithm_4bit="hqq", notes="every MatMul 4-bit HQQ"),
+        Recipe("all-8bit", eight_bit=ALL_ROLES, notes="over budget; the ceiling of 8 bits"),
+        Recipe(
+            "mixed-v-o-down-dense-last4",
+            eight_bit=frozenset({"v", "o", "down", "dense1", "dense2", "@20-23"}),
+            notes="8-bit for the roles and layers EMBEDDER_NOTES flags",
+        ),
+        Recipe(
+            "sensitivity-greedy",
+            eight_bit=frozenset({
+                "v", "dense1", "dense2", "o@12-23", "down@12-23", "gate@12-23", "up@12-23",
+                "up@6-11", "k@18-23",
+            }),
+            notes="8-bit for the groups with the most cosine lost per byte "
+            "(models/sensitivity.py), within 200 MB",
+        ),
+        Recipe(
+            "mixed-v-o-down-dense-last4-int8",
+            eight_bit=frozenset({"v", "o", "down", "dense1", "dense2", "@20-23"}),
+            accuracy_level=4,
+            notes="same weights, int8 compute (MatMulNBits accuracy_level 4)",
+        ),
+    )
+}
 
 # The shipped default; chosen from the table in the README (benchmarks/quantization.py).
-DEFAULT_RECIPE = Recipe(
-    name="mixed-v-o-down-dense-last4",
-    eight_bit=frozenset({"v", "o", "down", "dense1", "dense2"}),
-    eight_bit_layers=frozenset({20, 21, 22, 23}),
-)
+DEFAULT_RECIPE = RECIPES["mixed-v-o-down-dense-last4"]
 
 
 def _weight_inputs(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:

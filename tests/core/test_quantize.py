@@ -60,10 +60,14 @@ def test_a_graph_that_is_not_embeddinggemma_is_refused() -> None:
 def test_recipe_gives_eight_bits_to_the_sensitive_weights() -> None:
     from desktop_app.core.quantize import WeightNode
 
-    recipe = Recipe("t", eight_bit=frozenset({"v"}), eight_bit_layers=frozenset({23}))
+    recipe = Recipe("t", eight_bit=frozenset({"v", "@23", "down@18-20", "dense1"}))
     assert recipe.bits_for(WeightNode("a", "v", 3, (768, 256))) == 8
     assert recipe.bits_for(WeightNode("b", "q", 23, (768, 768))) == 8
     assert recipe.bits_for(WeightNode("c", "q", 3, (768, 768))) == 4
+    assert recipe.bits_for(WeightNode("d", "down", 19, (1152, 768))) == 8
+    assert recipe.bits_for(WeightNode("e", "down", 21, (1152, 768))) == 4
+    assert recipe.bits_for(WeightNode("f", "dense1", -1, (768, 3072))) == 8
+    assert recipe.bits_for(WeightNode("g", "dense2", -1, (3072, 768))) == 4
 
 
 def test_shipped_artifact_is_under_budget_with_a_true_manifest(embedder_dir: Path) -> None:

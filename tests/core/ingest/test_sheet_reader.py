@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from desktop_app.core.ingest import SkipReason, UnreadableFile, parse, sheet_reader
+from tests.core.ingest.builders import xlsx_book
+
+
+def test_one_section_per_sheet_with_header_keyed_rows(tmp_path: Path) -> None:
+    document = parse(xlsx_book(tmp_path / "team.xlsx"))
+    assert document.kind == "xlsx"
+    assert document.title == "Team sheet"
+    assert [(s.location, s.heading) for s in document.sections] == [
+        ("People", "People"), ("Figures", "Figures")]  # the empty sheet is left out
+    assert document.sections[0].text == (
+        "Name: Ada | Role: Engineer | Started: 2021-03-01\n"
+        "Name: Grace | Started: 2019-07-15")
+    # Numbers in the first row: no header, values joined as they are.
+    assert document.sections[1].text == "2023 | 1.5 | 7\n2024 | 2.25 | 8"
+
+
+def test_rows_are_capped_with_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import openpyxl
+
+    monkeypatch.setattr(sheet_reader, "MAX_ROWS", 4)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Item", "Qty"])
+    for i in range(20):
+        sheet.append([f"part-{i}", i])
+    path = tmp_path / "big.xlsx"
+    book.save(str(path))
+    lines = parse(path).sections[0].text.splitlines()
+    assert lines[:4] == [f"Item: part-{i} | Qty: {i}" for i in range(4)]
+    assert lines[4:] == ["(Only the first 4 rows were read.)"]
+
+
+def test_truncated_workbook_is_corrupt(tmp_path: Path) -> None:
+    whole = xlsx_book(tmp_path / "whole.xlsx")
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(UnreadableFile) as caught:
+        parse(cut)
+    assert caught.value.reason is SkipReason.CORRUPT
+    assert caught.value.message == "The file is damaged or is not a real Excel workbook."
+
+
+def test_cell_values_read_as_people_see_them() -> None:
+    import datetime as dt
+
+    cell = sheet_reader._cell
+    assert [cell(None), cell(True), cell(3.0), cell(0.1), cell("  a \n b ")] == [
+        "", "TRUE", "3", "0.1", "a b"]
+    assert cell(dt.datetime(2024, 5, 6, 7, 8, 9)) == "2024-05-06 07:08:09"
+    assert cell(dt.date(2024, 5, 6)) == "2024-05-06"
