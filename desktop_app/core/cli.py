@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,6 +18,7 @@ import click
 from desktop_app import __version__
 from desktop_app.core.embedder import MATRYOSHKA_DIMS, Embedder
 from desktop_app.core.errors import KuraError
+from desktop_app.core.library import Library, Progress
 from desktop_app.core.settings import EmbedderSettings, embedder_dir
 
 
@@ -61,6 +63,170 @@ def similarity(query: str, documents: tuple[str, ...], dim: str, as_json: bool) 
         return
     for text, score in zip(documents, scores, strict=True):
         click.echo(f"{score:.4f}  {text}")
+
+
+def _library() -> Library:
+    return Library()
+
+
+def _run_with_progress(steps: Iterable[Progress], as_json: bool) -> None:
+    """Drive a library job: a progress bar per stage for people, silence for --json."""
+    if as_json:
+        for _ in steps:
+            pass
+        return
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+    try:
+        for step in steps:
+            bar = bars.get(step.stage)
+            if bar is None:
+                label = {"scan": "reading files", "embed": "embedding", "index": "indexing"}
+                bar = bars[step.stage] = tqdm(desc=label.get(step.stage, step.stage),
+                                              total=step.total, unit=" items",
+                                              file=sys.stderr, leave=True)
+            if step.total is not None and bar.total != step.total:
+                bar.total = step.total
+            bar.n = step.done
+            bar.refresh()
+    finally:
+        for bar in bars.values():
+            bar.close()
+
+
+def _print_status(library: Library, as_json: bool) -> None:
+    status = library.status()
+    data: dict[str, Any] = {
+        "collections": [
+            {"name": c.name, "folders": list(c.folders), "documents": c.documents,
+             "chunks": c.chunks, "by_status": dict(c.by_status)}
+            for c in status.collections
+        ],
+        "documents": dict(status.documents),
+        "chunks": status.chunks,
+        "vectors": status.vectors,
+        "waiting_for_embedding": status.unembedded_keys,
+        "skipped": [{"path": s.path, "reason": s.reason, "message": s.message}
+                    for s in status.skipped],
+        "index": {"dim": library.index.dim, "entries": len(library.index)},
+    }
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    if not status.collections:
+        click.echo("The library is empty. Add a folder with: kura add PATH")
+    for c in data["collections"]:
+        states = ", ".join(f"{n} {k}" for k, n in c["by_status"].items() if n)
+        click.echo(f"{c['name']}: {c['documents']} documents, {c['chunks']} passages"
+                   f"{f' ({states})' if states else ''}")
+        for folder in c["folders"]:
+            click.echo(f"    {folder}")
+    click.echo(f"Vectors: {status.vectors}; waiting for embedding: {status.unembedded_keys}; "
+               f"index: {len(library.index)} entries at {library.index.dim} dims")
+    if status.skipped:
+        click.echo(f"Skipped files ({len(status.skipped)}):")
+        for s in status.skipped:
+            click.echo(f"    {s.path}: {s.message or s.reason}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--collection", "-c", help="Collection to add to (default: the folder's name).")
+@click.option("--json", "as_json", is_flag=True, help="Print the resulting status as JSON.")
+@user_errors
+def add(paths: tuple[Path, ...], collection: str | None, as_json: bool) -> None:
+    """Add folders or files to the library and index them."""
+    library = _library()
+    _run_with_progress(library.add(paths, collection), as_json)
+    _print_status(library, as_json)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def remove(path: Path, as_json: bool) -> None:
+    """Stop tracking a folder; its documents leave search."""
+    removed = _library().remove(path)
+    if as_json:
+        click.echo(json.dumps({"removed": removed}, ensure_ascii=False))
+    else:
+        click.echo(f"Removed {len(removed)} documents.")
+
+
+@cli.command()
+@click.option("--collection", "-c", help="Only this collection.")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def sync(collection: str | None, as_json: bool) -> None:
+    """Pick up new, changed and deleted files in every tracked folder."""
+    library = _library()
+    _run_with_progress(library.sync(collection), as_json)
+    counts = library.last_scan
+    if as_json:
+        _print_status(library, True)
+    else:
+        click.echo(f"new {counts.new}, changed {counts.changed}, unchanged {counts.unchanged}, "
+                   f"skipped {counts.skipped}, removed {counts.removed}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def status(as_json: bool) -> None:
+    """Collections, documents, passages, skipped files and index health."""
+    library = _library()
+    library.open_index()
+    _print_status(library, as_json)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-k", default=10, show_default=True, help="How many passages.")
+@click.option("--collection", "-c", "collections", multiple=True,
+              help="Search only this collection (repeatable).")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def search(query: str, k: int, collections: tuple[str, ...], as_json: bool) -> None:
+    """Find the passages that match QUERY, by meaning and by keywords."""
+    library = _library()
+    response = library.search(query, k=k, collections=list(collections) or None)
+    if as_json:
+        click.echo(json.dumps({
+            "query": query,
+            "collections": response.collections,
+            "results": [r.as_dict() for r in response.results],
+            "not_embedded": response.not_embedded,
+        }, ensure_ascii=False))
+        return
+    if not response.results:
+        click.echo("Nothing found.")
+    for i, r in enumerate(response.results, 1):
+        where = f" ({r.chunk.location})" if r.chunk.location else ""
+        rel = f"relevance {r.relevance:.2f}" if r.relevance is not None else "keywords only"
+        click.echo(f"{i}. {r.path}{where}  [{r.collection}; {rel}]")
+        click.echo(f"   {r.snippet}")
+    if response.not_embedded:
+        click.echo(f"({len(response.not_embedded)} documents are searchable by keywords only "
+                   "until they are embedded.)")
+
+
+@cli.command()
+@click.option("--collection", "-c", help="Only this collection.")
+@user_errors
+def watch(collection: str | None) -> None:
+    """Keep the library in sync while files change (Ctrl+C to stop)."""
+    from desktop_app.core.watch import watch_library
+
+    library = _library()
+    _run_with_progress(library.sync(collection), False)
+    click.echo("Watching for changes; press Ctrl+C to stop.", err=True)
+    try:
+        for steps in watch_library(library, collection):
+            _run_with_progress(steps, False)
+    except KeyboardInterrupt:
+        pass
 
 
 def main() -> None:

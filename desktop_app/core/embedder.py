@@ -11,10 +11,12 @@ behind long documents. A text's vector does not depend on its batch (tested).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +36,14 @@ def query_prompt(text: str) -> str:
 
 def document_prompt(text: str, title: str | None = None) -> str:
     return DOCUMENT_PROMPT.format(title=(title or "").strip() or "none") + text
+
+
+def document_input(text: str, title: str | None = None) -> str:
+    """Exactly what the model sees for a document: cleaned text behind its prompt.
+
+    The library hashes this string to embed identical passages only once.
+    """
+    return document_prompt(clean_text(text), clean_text(title) if title else None)
 
 
 def clean_text(text: str) -> str:
@@ -93,6 +103,7 @@ class Embedder:
         self.files = ModelFiles.locate(model_dir)
         self._tokenizer = _load_tokenizer(self.files.tokenizer, self.settings.max_length)
         self._session = _load_session(self.files.graph, self.settings.threads)
+        self._model_id: str | None = None
 
     @property
     def dim(self) -> int:
@@ -110,10 +121,7 @@ class Embedder:
         titles = list(titles) if titles is not None else [None] * len(texts)
         if len(titles) != len(texts):
             raise KuraError(f"{len(texts)} texts but {len(titles)} titles")
-        prompted = [
-            document_prompt(clean_text(t), clean_text(h) if h else None)
-            for t, h in zip(texts, titles, strict=True)
-        ]
+        prompted = [document_input(t, h) for t, h in zip(texts, titles, strict=True)]
         return self.embed_prompted(prompted, dim)
 
     def embed_prompted(self, texts: Sequence[str], dim: int | None = None) -> np.ndarray:
@@ -134,6 +142,19 @@ class Embedder:
         ids = [e.ids for e in encodings]
         for rows in plan_batches([len(x) for x in ids], self.settings.batch_tokens):
             yield rows, self._run([ids[i] for i in rows])
+
+    @property
+    def tokenizer(self) -> Any:
+        """The ``tokenizers.Tokenizer`` (shared with the chunker: it costs ~280 MB)."""
+        return self._tokenizer
+
+    @property
+    def model_id(self) -> str:
+        """Names these exact weights: vectors from another model must not mix with ours."""
+        if self._model_id is None:
+            digest = hashlib.sha256(self.files.graph.read_bytes()).hexdigest()[:16]
+            self._model_id = f"embeddinggemma-300m:{digest}"
+        return self._model_id
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(clean_text(text)).ids)

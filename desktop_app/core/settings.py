@@ -54,3 +54,19 @@ class EmbedderSettings:
     dim: int = 768  # Matryoshka: 768, 512, 256 or 128
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     batch_tokens: int = 4096  # padded tokens per batch; bounds memory, not quality
+
+
+@dataclass(frozen=True)
+class LibrarySettings:
+    """How the document library reads, chunks, stores and searches."""
+
+    # The hnswlib index may hold truncated Matryoshka vectors; the top candidates are
+    # rescored with the full 768-d vectors from SQLite. The default comes from
+    # benchmarks/search.py (README).
+    index_dim: int = 256
+    hnsw_ef: int = 100
+    chunk_tokens: int = 320
+    chunk_overlap: int = 48
+    embed_batch: int = 32  # chunks per embedding step: progress and cancel granularity
+    save_every: int = 512  # vectors between index saves (the index is a cache anyway)
+    max_file_bytes: int = 200 * 1024 * 1024

@@ -1,0 +1,317 @@
+"""The document library: the one object the CLI and the GUI drive.
+
+Long jobs are generators of ``Progress``: the caller iterates to make progress, shows
+each step, and stops by not asking for the next one (or by ``should_stop``), which is
+always at a safe point: every file is stored in one transaction, every batch of vectors
+in another, so a closed generator or a killed process leaves a consistent library that
+the next run continues.
+
+Order of work, so the library is useful early: scanning and parsing run ahead of
+embedding. A document is searchable by keywords the moment it is parsed and by meaning
+once its chunks are embedded (embedding is the slow step: a 300M-parameter model on a
+laptop CPU).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from desktop_app.core.chunking import Chunker
+from desktop_app.core.embedder import Embedder, document_input
+from desktop_app.core.errors import KuraError
+from desktop_app.core.ingest import Skipped, SkipReason, UnreadableFile, discover, parse
+from desktop_app.core.search import SearchOptions, SearchResponse, hybrid_search
+from desktop_app.core.settings import LibrarySettings, data_dir, embedder_dir
+from desktop_app.core.store import Database, NewChunk, OpenReport, StoreStatus, VectorIndex
+
+Stage = Literal["scan", "embed", "index"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a long job. ``total`` is None while it is not known yet."""
+
+    stage: Stage
+    done: int
+    total: int | None
+    path: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class ScanCounts:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    removed: int = 0
+
+
+class Library:
+    def __init__(
+        self,
+        home: Path | None = None,
+        settings: LibrarySettings | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.home = Path(home) if home else data_dir()
+        self.settings = settings or LibrarySettings()
+        self.db = Database(self.home / "library.sqlite3")
+        self.index = VectorIndex(
+            self.home / "index" / f"vectors-{self.settings.index_dim}.hnsw",
+            self.settings.index_dim,
+            ef=self.settings.hnsw_ef,
+        )
+        self._embedder = embedder
+        self._chunker: Chunker | None = None
+        self._index_open = False
+        self.last_scan = ScanCounts()
+
+    # -- models, loaded when first needed --------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = Embedder(embedder_dir())
+        return self._embedder
+
+    @property
+    def chunker(self) -> Chunker:
+        if self._chunker is None:
+            self._chunker = Chunker(self.embedder.tokenizer, self.settings.chunk_tokens,
+                                    self.settings.chunk_overlap)
+        return self._chunker
+
+    def open_index(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> OpenReport | None:
+        """Make the hnswlib cache agree with SQLite (rebuilding it if needed).
+
+        Vectors made by another model are dropped first: they must be re-embedded,
+        never mixed with this model's.
+        """
+        if self._index_open:
+            return None
+        stored = self.db.vector_model_id()
+        if stored is not None and stored != self.embedder.model_id:
+            self.db.reset_vectors()
+        report = self.index.open_or_rebuild(self.db, progress, should_stop)
+        self._index_open = True
+        return report
+
+    # -- collections and folders -----------------------------------------------------
+
+    def add(
+        self,
+        paths: Iterable[Path],
+        collection: str | None = None,
+        embed: bool = True,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Iterator[Progress]:
+        """Add folders (or files) to a collection, named after the folder unless given,
+        then bring them up to date. Adding a folder again only does what changed."""
+        for path in paths:
+            root = Path(path).expanduser().resolve()
+            if not root.exists():
+                raise KuraError(f"{path}: no such file or folder")
+            name = collection or (root.name if root.is_dir() else root.parent.name) or "Library"
+            existing = self.db.get_collection(name)
+            collection_id = existing.id if existing else self.db.create_collection(name)
+            self.db.add_folder(collection_id, root)
+            yield from self._scan(collection_id, root, should_stop)
+        if embed:
+            yield from self.embed_pending(should_stop)
+
+    def sync(
+        self,
+        collection: str | None = None,
+        embed: bool = True,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Iterator[Progress]:
+        """Re-scan every folder (of one collection, or all): new files are read, changed
+        ones replaced, deleted ones removed; then embed what is pending."""
+        for summary in self.db.list_collections():
+            if collection is not None and summary.name != collection:
+                continue
+            for folder in summary.folders:
+                yield from self._scan(summary.id, Path(folder), should_stop)
+        if collection is not None and self.db.get_collection(collection) is None:
+            raise KuraError(f"no collection named {collection!r}")
+        if embed:
+            yield from self.embed_pending(should_stop)
+
+    def remove(self, path: Path) -> list[str]:
+        """Stop tracking a folder (in every collection that has it); its documents leave
+        search at once. A collection left with no folder is removed too."""
+        root = str(Path(path).expanduser().resolve())
+        removed: list[str] = []
+        found = False
+        for summary in self.db.list_collections():
+            if root in summary.folders:
+                found = True
+                removed += self.db.remove_folder(summary.id, root)
+                if len(summary.folders) == 1:
+                    self.db.delete_collection(summary.id)
+        if not found:
+            raise KuraError(f"{path} is not in the library")
+        self._drop_orphans()
+        return removed
+
+    def remove_collection(self, name: str) -> None:
+        found = self.db.get_collection(name)
+        if found is None:
+            raise KuraError(f"no collection named {name!r}")
+        self.db.delete_collection(found.id)
+        self._drop_orphans()
+
+    def status(self) -> StoreStatus:
+        return self.db.status()
+
+    def search(
+        self, query: str, k: int = 10, collections: list[str] | None = None
+    ) -> SearchResponse:
+        self.open_index()
+        return hybrid_search(self.db, self.index, self.embedder, query, collections,
+                             SearchOptions(k=k))
+
+    def close(self) -> None:
+        if self._index_open:
+            self.index.save()
+        self.db.close()
+
+    # -- the work ---------------------------------------------------------------------
+
+    def _scan(
+        self, collection_id: int, root: Path, should_stop: Callable[[], bool] | None
+    ) -> Iterator[Progress]:
+        known = {d.path: d for d in self.db.documents(collection_id=collection_id)}
+        seen: list[str] = []
+        counts = dict.fromkeys(("new", "changed", "unchanged", "skipped", "removed"), 0)
+        for n, item in enumerate(discover(root), 1):
+            if should_stop and should_stop():
+                return  # nothing is deleted on a partial scan
+            path = item.path if isinstance(item, Skipped) else item
+            key = str(path)
+            seen.append(key)
+            outcome = self._scan_one(collection_id, item, known.get(key))
+            counts[outcome] += 1
+            yield Progress("scan", n, None, key, outcome)
+        gone = self.db.delete_missing(collection_id, root, seen)
+        counts["removed"] = len(gone)
+        if gone:
+            self._drop_orphans()
+        self.last_scan = ScanCounts(**counts)
+
+    def _scan_one(self, collection_id: int, item: Path | Skipped, known) -> str:
+        if isinstance(item, Skipped):
+            size, mtime = _stat_or_zero(item.path)
+            if known and known.status == "skipped" and known.mtime_ns == mtime \
+                    and known.size == size:
+                return "unchanged"
+            self.db.upsert_skipped(collection_id, item.path, size, mtime, item.reason,
+                                   item.message)
+            return "skipped"
+        try:
+            stat = item.stat()
+        except OSError:
+            return "unchanged"  # vanished since discovery: the next scan removes it
+        if known and known.size == stat.st_size and known.mtime_ns == stat.st_mtime_ns:
+            return "unchanged"  # the fast path that makes a re-sync cheap
+        try:
+            content_hash = _sha256_file(item)
+            if known and known.content_hash == content_hash and known.status != "skipped":
+                self.db.touch_document(known.id, stat.st_size, stat.st_mtime_ns)
+                return "unchanged"
+            parsed = parse(item, max_bytes=self.settings.max_file_bytes)
+            chunks = self.chunker.chunk(parsed)
+            if not chunks:
+                raise UnreadableFile(item, SkipReason.EMPTY, "no text after chunking")
+        except UnreadableFile as err:
+            self.db.upsert_skipped(collection_id, item, stat.st_size, stat.st_mtime_ns,
+                                   str(err.reason), err.message)
+            return "skipped"
+        except OSError as err:  # vanished or locked between stat and read
+            reason = SkipReason.PERMISSION_DENIED if isinstance(err, PermissionError) \
+                else SkipReason.VANISHED
+            self.db.upsert_skipped(collection_id, item, stat.st_size, stat.st_mtime_ns,
+                                   str(reason), UnreadableFile(item, reason, str(err)).message)
+            return "skipped"
+        title = parsed.title or item.stem
+        new_chunks = [
+            NewChunk(
+                text=c.text,
+                embed_key=embed_key(c.text, c.title),
+                title=c.title,
+                location=c.location,
+                page=c.page,
+                start_char=c.start_char,
+                end_char=c.end_char,
+            )
+            for c in chunks
+        ]
+        self.db.replace_document(collection_id, item, stat.st_size, stat.st_mtime_ns,
+                                 content_hash, parsed.kind, title, new_chunks)
+        return "changed" if known else "new"
+
+    def embed_pending(self, should_stop: Callable[[], bool] | None = None) -> Iterator[Progress]:
+        """Embed every chunk text that has no vector yet, batch by batch, each batch
+        committed to SQLite and added to the index before the next begins."""
+        self.open_index()
+        total = self.db.status().unembedded_keys
+        done = 0
+        model_id = self.embedder.model_id
+        since_save = 0
+        while True:
+            if should_stop and should_stop():
+                break
+            pending = self.db.pending_embed_keys(limit=self.settings.embed_batch)
+            if not pending:
+                break
+            vectors = self.embedder.embed_documents([p.text for p in pending],
+                                                    titles=[p.title for p in pending])
+            ids = self.db.add_vectors(model_id, [
+                (p.embed_key, v) for p, v in zip(pending, vectors, strict=True)
+            ])
+            by_key = {p.embed_key: v for p, v in zip(pending, vectors, strict=True)}
+            if ids:
+                self.index.add(list(ids.values()), [by_key[k] for k in ids])
+            done += len(pending)
+            since_save += len(pending)
+            if since_save >= self.settings.save_every:
+                self.index.save()
+                since_save = 0
+            yield Progress("embed", done, max(total, done))
+        self.index.save()
+
+    def _drop_orphans(self) -> None:
+        orphans = self.db.delete_orphan_vectors()
+        if orphans and self._index_open:
+            self.index.delete(orphans)
+            self.index.save()
+
+
+def embed_key(text: str, title: str | None) -> str:
+    return hashlib.sha256(document_input(text, title).encode("utf-8")).hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stat_or_zero(path: Path) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 0, 0
+    return st.st_size, st.st_mtime_ns
