@@ -1,0 +1,136 @@
+"""Collections (named sets of folders) and their folders."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from desktop_app.core.store.connections import StoreBase
+from desktop_app.core.store.errors import CollectionExistsError, NotFoundError
+from desktop_app.core.store.rows import STATUSES, Collection, CollectionSummary
+from desktop_app.core.store.sqlutil import is_under, now, path_text
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise ValueError("a collection needs a name")
+    return cleaned
+
+
+def summaries(conn: sqlite3.Connection) -> list[CollectionSummary]:
+    """Every collection with its folders and counts, by name (one snapshot)."""
+    folders: dict[int, list[str]] = {}
+    for cid, path in conn.execute("SELECT collection_id, path FROM collection_folders"):
+        folders.setdefault(cid, []).append(path)
+    by_status: dict[int, dict[str, int]] = {}
+    for cid, status, n in conn.execute(
+        "SELECT collection_id, status, count(*) FROM documents GROUP BY 1, 2"
+    ):
+        by_status.setdefault(cid, dict.fromkeys(STATUSES, 0))[status] = n
+    chunks = dict(conn.execute(
+        "SELECT d.collection_id, count(*) FROM chunks c "
+        "JOIN documents d ON d.id = c.document_id GROUP BY 1"
+    ).fetchall())
+    out = []
+    for cid, name, created in conn.execute(
+        "SELECT id, name, created_at FROM collections ORDER BY name, id"
+    ).fetchall():
+        counts = by_status.get(cid, dict.fromkeys(STATUSES, 0))
+        out.append(CollectionSummary(
+            id=cid, name=name, created_at=created,
+            folders=tuple(sorted(folders.get(cid, []))),
+            documents=sum(counts.values()), chunks=chunks.get(cid, 0), by_status=counts,
+        ))
+    return out
+
+
+class CollectionsRepo(StoreBase):
+    def create_collection(self, name: str) -> int:
+        clean = _clean_name(name)
+        try:
+            with self.transaction() as conn:
+                cur = conn.execute(
+                    "INSERT INTO collections(name, created_at) VALUES (?, ?)", (clean, now())
+                )
+        except sqlite3.IntegrityError as exc:
+            raise CollectionExistsError(f"a collection named “{clean}” already exists") from exc
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def get_collection(self, name: str) -> Collection | None:
+        with self.reading() as conn:
+            row = conn.execute(
+                "SELECT id, name, created_at FROM collections WHERE name = ?",
+                (_clean_name(name),),
+            ).fetchone()
+        return None if row is None else Collection(*row)
+
+    def get_collection_by_id(self, collection_id: int) -> Collection | None:
+        with self.reading() as conn:
+            row = conn.execute(
+                "SELECT id, name, created_at FROM collections WHERE id = ?", (collection_id,)
+            ).fetchone()
+        return None if row is None else Collection(*row)
+
+    def list_collections(self) -> list[CollectionSummary]:
+        with self.reading() as conn:
+            return summaries(conn)
+
+    def rename_collection(self, collection_id: int, new_name: str) -> None:
+        clean = _clean_name(new_name)
+        try:
+            with self.transaction() as conn:
+                cur = conn.execute(
+                    "UPDATE collections SET name = ? WHERE id = ?", (clean, collection_id)
+                )
+        except sqlite3.IntegrityError as exc:
+            raise CollectionExistsError(f"a collection named “{clean}” already exists") from exc
+        if cur.rowcount == 0:
+            raise NotFoundError(f"collection {collection_id} does not exist")
+
+    def delete_collection(self, collection_id: int) -> bool:
+        """Delete it with its folders, documents, chunks and FTS rows (cascade).
+        Vectors only it used stay until ``delete_orphan_vectors``."""
+        with self.transaction() as conn:
+            cur = conn.execute("DELETE FROM collections WHERE id = ?", (collection_id,))
+        return cur.rowcount > 0
+
+    def add_folder(self, collection_id: int, path: str | os.PathLike[str]) -> bool:
+        """Returns False if the folder was already in the collection."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO collection_folders(collection_id, path) VALUES (?, ?)",
+                (collection_id, path_text(path)),
+            )
+        return cur.rowcount > 0
+
+    def folders(self, collection_id: int) -> list[str]:
+        with self.reading() as conn:
+            rows = conn.execute(
+                "SELECT path FROM collection_folders WHERE collection_id = ? ORDER BY path",
+                (collection_id,),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def remove_folder(self, collection_id: int, path: str | os.PathLike[str]) -> list[str]:
+        """Remove a folder and the documents under it that no remaining folder of the
+        collection still covers (nested folders). Returns the removed documents' paths."""
+        folder = path_text(path)
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM collection_folders WHERE collection_id = ? AND path = ?",
+                (collection_id, folder),
+            )
+            remaining = [r[0] for r in conn.execute(
+                "SELECT path FROM collection_folders WHERE collection_id = ?", (collection_id,)
+            )]
+            docs = conn.execute(
+                "SELECT id, path FROM documents WHERE collection_id = ?", (collection_id,)
+            ).fetchall()
+            gone = [
+                (doc_id, p) for doc_id, p in docs
+                if is_under(p, folder) and not any(is_under(p, f) for f in remaining)
+            ]
+            conn.executemany("DELETE FROM documents WHERE id = ?", [(i,) for i, _ in gone])
+        return sorted(p for _, p in gone)

@@ -1,0 +1,57 @@
+"""``Database``: the library's source of truth, one SQLite file.
+
+It holds collections, documents, chunks, an FTS5 keyword index and every vector; the
+hnswlib file (vector_index.py) is only a cache rebuilt from here. The API is split by
+concept into mixins (collections_repo, documents_repo, chunks_repo, vectors_repo,
+status_repo) over the connection/transaction core in connections.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from desktop_app.core.store import fts, meta
+from desktop_app.core.store.chunks_repo import ChunksRepo
+from desktop_app.core.store.collections_repo import CollectionsRepo
+from desktop_app.core.store.documents_repo import DocumentsRepo
+from desktop_app.core.store.migrations import migrate, schema_version
+from desktop_app.core.store.status_repo import StatusRepo
+from desktop_app.core.store.vectors_repo import VectorsRepo
+
+
+class Database(CollectionsRepo, DocumentsRepo, ChunksRepo, VectorsRepo, StatusRepo):
+    """Open (creating and migrating if needed) the library database at ``path``.
+
+    Thread-safe: call it from any worker thread. Use as a context manager or ``close()``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        try:
+            with self._write_lock:
+                migrate(self._writer)
+            with self.transaction() as conn:
+                fts.resegment_if_needed(conn)
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        with self.reading() as conn:
+            return schema_version(conn)
+
+    def get_meta(self, key: str) -> str | None:
+        with self.reading() as conn:
+            return meta.get(conn, key)
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Small settings that belong with the data (None deletes the key)."""
+        with self.transaction() as conn:
+            meta.put(conn, key, value)
