@@ -112,10 +112,14 @@ def compare(eval_set: EvalSet, reference: np.ndarray, candidate: np.ndarray) -> 
         scores = vectors[:nq] @ vectors[nq:].T
         return np.argsort(-scores, axis=1)[:, :10]
 
-    ref_top, cand_top = top10(reference), top10(candidate)
+    if nq == 0 or nq == len(eval_set.texts):  # queries only (or passages only): no ranking
+        ref_top = cand_top = np.zeros((nq, 1), dtype=np.int64)
+    else:
+        ref_top, cand_top = top10(reference), top10(candidate)
     overlap = np.mean([len(set(r) & set(c)) / 10 for r, c in zip(ref_top, cand_top, strict=True)])
     labelled = [(q, rel) for q, rel in enumerate(eval_set.relevant) if rel]
-    recall = np.mean([len(set(rel) & set(cand_top[q])) / len(rel) for q, rel in labelled])
+    recall = np.mean([len(set(rel) & set(cand_top[q])) / len(rel) for q, rel in labelled]) \
+        if labelled else float("nan")
     return Quality(
         mean_cos_768=float(cos[768].mean()),
         worst_cos_768=float(cos[768].min()),

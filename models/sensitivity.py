@@ -59,7 +59,7 @@ def main() -> None:
     scratch = build_cache_dir() / "sensitivity-scratch"
     scratch.mkdir(exist_ok=True)
     for key, names in groups(weights).items():
-        model = apply_plan(copy.deepcopy(base), dict.fromkeys(names, 4), recipe)
+        model = apply_plan(copy.deepcopy(base), dict.fromkeys(names, (4, args.block)), recipe)
         path = scratch / "model.onnx"
         onnx.save_model(model, str(path), save_as_external_data=True,
                         location="model.onnx.data", all_tensors_to_one_file=True)

@@ -1,0 +1,215 @@
+"""The library end to end on the real quantized embedder and real files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from desktop_app.core.library import Library
+from desktop_app.core.watch import watch_library
+
+CORP_KB = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "corp_kb"
+if not CORP_KB.exists():  # CI lays shared/ beside the clone
+    CORP_KB = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "corp_kb"
+
+
+def drain(steps) -> None:
+    for _ in steps:
+        pass
+
+
+@pytest.fixture
+def library(tmp_path: Path, embedder) -> Library:
+    lib = Library(home=tmp_path / "home", embedder=embedder)
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def kb(tmp_path: Path) -> Path:
+    """A writable copy of the seed's knowledge base (four category folders)."""
+    target = tmp_path / "corp_kb"
+    shutil.copytree(CORP_KB, target)
+    return target
+
+
+def add_categories(library: Library, kb: Path) -> None:
+    for folder in sorted(p for p in kb.iterdir() if p.is_dir()):
+        drain(library.add([folder]))
+
+
+def test_seed_question_finds_the_password_document(library: Library, kb: Path) -> None:
+    add_categories(library, kb)
+    status = library.status()
+    assert len(status.collections) == 4
+    assert status.documents["embedded"] == 8 and status.unembedded_keys == 0
+    response = library.search("如何重置密码?", k=5)
+    assert response.results[0].path.endswith("IT 与安全/账户密码管理.md")
+    assert response.results[0].relevance is not None and response.results[0].relevance > 0.5
+    assert response.best_relevance == response.results[0].relevance
+
+
+def test_scoped_search_only_searches_that_collection(library: Library, kb: Path) -> None:
+    add_categories(library, kb)
+    response = library.search("如何重置密码?", k=5, collections=["财务与报销"])
+    assert response.results
+    assert {r.collection for r in response.results} == {"财务与报销"}
+    assert response.collections == ["财务与报销"]
+
+
+def test_adding_again_does_no_work(library: Library, kb: Path) -> None:
+    add_categories(library, kb)
+    before = library.status()
+    drain(library.add([kb / "IT 与安全"]))
+    assert library.last_scan.unchanged == 2 and library.last_scan.new == 0
+    after = library.status()
+    assert (after.chunks, after.vectors) == (before.chunks, before.vectors)
+
+
+def test_sync_picks_up_new_changed_and_deleted_files(library: Library, kb: Path) -> None:
+    folder = kb / "IT 与安全"
+    drain(library.add([folder]))
+    (folder / "VPN 使用指南.md").write_text("# VPN\n\n出差时请使用公司 VPN 连接内网，客户端名为 Tunnelo。",
+                                      encoding="utf-8")
+    (folder / "软件采购流程.md").unlink()
+    target = folder / "账户密码管理.md"
+    target.write_text(target.read_text(encoding="utf-8") + "\n\n密码每90天必须更换一次。",
+                      encoding="utf-8")
+    drain(library.sync())
+    assert (library.last_scan.new, library.last_scan.changed, library.last_scan.removed) == (1, 1, 1)
+    paths = {r.path for r in library.search("Tunnelo VPN", k=3).results}
+    assert str(folder / "VPN 使用指南.md") in paths
+    assert not [r for r in library.search("软件采购", k=10).results
+                if r.path.endswith("软件采购流程.md")]
+    hits = library.search("密码多久更换一次", k=3).results
+    assert "90天" in hits[0].chunk.text
+
+
+def test_identical_files_are_embedded_once(library: Library, kb: Path, tmp_path: Path) -> None:
+    drain(library.add([kb / "IT 与安全"]))
+    vectors = library.status().vectors
+    copy = tmp_path / "copy"
+    shutil.copytree(kb / "IT 与安全", copy)
+    drain(library.add([copy], collection="copies"))
+    status = library.status()
+    assert status.vectors == vectors
+    assert status.documents["embedded"] == 4
+
+
+def test_keywords_work_before_embedding(library: Library, kb: Path) -> None:
+    drain(library.add([kb / "办公与设施"], embed=False))
+    response = library.search("会议室 预订", k=3)
+    assert response.results[0].path.endswith("会议室预订指南.md")
+    assert response.results[0].cosine is None  # found by keywords only
+    assert len(response.not_embedded) == 2
+    drain(library.embed_pending())
+    response = library.search("会议室 预订", k=3)
+    assert response.results[0].cosine is not None and not response.not_embedded
+
+
+def test_unreadable_files_are_listed_and_the_rest_indexed(library: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.md").write_text("# Leave\n\nEmployees get 20 days of annual leave.")
+    (folder / "broken.docx").write_bytes(b"not a zip file at all")
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "image.psd").write_bytes(b"8BPS\x00\x01")
+    (folder / "binary.txt").write_bytes(b"\x00\x01\x02\x03" * 100)
+    drain(library.add([folder]))
+    status = library.status()
+    reasons = {Path(s.path).name: s.reason for s in status.skipped}
+    assert reasons == {"broken.docx": "corrupt", "empty.txt": "empty",
+                       "image.psd": "unsupported", "binary.txt": "binary"}
+    assert all(s.message for s in status.skipped)
+    assert status.documents["embedded"] == 1
+
+
+def test_a_lost_index_is_rebuilt_from_sqlite(tmp_path: Path, kb: Path, embedder) -> None:
+    home = tmp_path / "home"
+    lib = Library(home=home, embedder=embedder)
+    drain(lib.add([kb / "IT 与安全"]))
+    lib.close()
+    for f in (home / "index").iterdir():
+        f.unlink()
+    lib = Library(home=home, embedder=embedder)
+    report = lib.open_index()
+    assert report is not None and report.rebuilt
+    assert lib.search("如何重置密码?").results[0].path.endswith("账户密码管理.md")
+    lib.close()
+
+
+def test_watch_picks_up_a_new_file(library: Library, kb: Path) -> None:
+    folder = kb / "IT 与安全"
+    drain(library.add([folder]))
+    stop = threading.Event()
+    jobs = watch_library(library, should_stop=stop.is_set, debounce_s=0.3, poll_s=0.05)
+
+    def later() -> None:
+        time.sleep(0.5)
+        (folder / "打印机.md").write_text("# 打印机\n\n彩色打印机在12楼，需刷员工卡。", encoding="utf-8")
+
+    threading.Thread(target=later, daemon=True).start()
+    deadline = time.monotonic() + 30
+    for job in jobs:
+        drain(job)
+        if library.db.get_document(library.db.get_collection("IT 与安全").id,
+                                   folder / "打印机.md"):
+            stop.set()
+        if time.monotonic() > deadline:
+            stop.set()
+    assert library.search("彩色打印机在哪里", k=1).results[0].path.endswith("打印机.md")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+def test_killed_ingest_resumes_without_duplicates(tmp_path: Path, embedder_dir: Path,
+                                                  embedder) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(80):
+        (folder / f"note-{i:03}.md").write_text(
+            f"# Note {i}\n\nMeeting {i} decided budget item {i * 7} for project P{i % 9}.\n\n"
+            + f"Follow-up {i}: owner number {i * 13}. " * 20)
+    env = dict(os.environ, KURA_HOME=str(tmp_path / "home"), KURA_EMBEDDER_DIR=str(embedder_dir))
+    command = [sys.executable, "-m", "desktop_app.core.cli", "add", str(folder), "--json"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db_path = tmp_path / "home" / "library.sqlite3"
+    deadline = time.monotonic() + 120
+    import sqlite3
+
+    while time.monotonic() < deadline:  # kill once some vectors are in
+        time.sleep(0.3)
+        if db_path.exists():
+            try:
+                with sqlite3.connect(db_path, timeout=1) as conn:
+                    if conn.execute("SELECT count(*) FROM vectors").fetchone()[0] > 5:
+                        break
+            except sqlite3.Error:
+                pass
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(db_path) as conn:
+        docs = conn.execute("SELECT count(*), count(DISTINCT path) FROM documents").fetchone()
+        per_doc = conn.execute(
+            "SELECT count(*) FROM (SELECT document_id, ordinal, count(*) n FROM chunks "
+            "GROUP BY document_id, ordinal HAVING n > 1)").fetchone()[0]
+        missing = conn.execute(
+            "SELECT count(*) FROM chunks c LEFT JOIN vectors v ON v.embed_key = c.embed_key "
+            "WHERE v.id IS NULL").fetchone()[0]
+        statuses = {s for (s,) in conn.execute("SELECT DISTINCT status FROM documents")}
+        ids = {i for (i,) in conn.execute("SELECT id FROM vectors")}
+    assert docs == (80, 80) and per_doc == 0 and missing == 0 and statuses == {"embedded"}
+    lib = Library(home=tmp_path / "home", embedder=embedder)
+    lib.open_index()
+    assert lib.index.ids() == ids
+    lib.close()
