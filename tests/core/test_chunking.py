@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ def chunker(embedder) -> Chunker:
     return Chunker(embedder.tokenizer, max_tokens=64, overlap=16)
 
 
-def make_doc(*sections: Section, kind: str = "text", title: str | None = "Handbook") -> ParsedDocument:
+def make_doc(*sections: Section, kind: str = "text",
+             title: str | None = "Handbook") -> ParsedDocument:
     return ParsedDocument(path=Path("/docs/handbook.txt"), kind=kind, title=title,
                           sections=list(sections))
 
@@ -48,7 +50,7 @@ def test_chunks_never_cross_a_page(chunker: Chunker) -> None:
 
 def test_neighbouring_chunks_overlap(chunker: Chunker) -> None:
     chunks = chunker.chunk(make_doc(Section(LONG, None)))
-    overlaps = [a.end_char > b.start_char for a, b in zip(chunks, chunks[1:], strict=False)]
+    overlaps = [a.end_char > b.start_char for a, b in itertools.pairwise(chunks)]
     assert any(overlaps)
 
 

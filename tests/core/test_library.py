@@ -77,14 +77,15 @@ def test_adding_again_does_no_work(library: Library, kb: Path) -> None:
 def test_sync_picks_up_new_changed_and_deleted_files(library: Library, kb: Path) -> None:
     folder = kb / "IT 与安全"
     drain(library.add([folder]))
-    (folder / "VPN 使用指南.md").write_text("# VPN\n\n出差时请使用公司 VPN 连接内网，客户端名为 Tunnelo。",
-                                      encoding="utf-8")
+    vpn = "# VPN\n\n出差时请使用公司 VPN 连接内网，客户端名为 Tunnelo。"
+    (folder / "VPN 使用指南.md").write_text(vpn, encoding="utf-8")
     (folder / "软件采购流程.md").unlink()
     target = folder / "账户密码管理.md"
     target.write_text(target.read_text(encoding="utf-8") + "\n\n密码每90天必须更换一次。",
                       encoding="utf-8")
     drain(library.sync())
-    assert (library.last_scan.new, library.last_scan.changed, library.last_scan.removed) == (1, 1, 1)
+    scan = library.last_scan
+    assert (scan.new, scan.changed, scan.removed) == (1, 1, 1)
     paths = {r.path for r in library.search("Tunnelo VPN", k=3).results}
     assert str(folder / "VPN 使用指南.md") in paths
     assert not [r for r in library.search("软件采购", k=10).results
@@ -154,7 +155,8 @@ def test_watch_picks_up_a_new_file(library: Library, kb: Path) -> None:
 
     def later() -> None:
         time.sleep(0.5)
-        (folder / "打印机.md").write_text("# 打印机\n\n彩色打印机在12楼，需刷员工卡。", encoding="utf-8")
+        note = "# 打印机\n\n彩色打印机在12楼，需刷员工卡。"
+        (folder / "打印机.md").write_text(note, encoding="utf-8")
 
     threading.Thread(target=later, daemon=True).start()
     deadline = time.monotonic() + 30
