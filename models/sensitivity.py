@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,8 @@ def main() -> None:
     for key, names in groups(weights).items():
         model = apply_plan(copy.deepcopy(base), dict.fromkeys(names, (4, args.block)), recipe)
         path = scratch / "model.onnx"
+        for stale in scratch.glob("model.onnx*"):  # onnx appends to existing data files
+            stale.unlink()
         onnx.save_model(model, str(path), save_as_external_data=True,
                         location="model.onnx.data", all_tensors_to_one_file=True)
         (scratch / "tokenizer.json").write_bytes((args.fp32.parent / "tokenizer.json").read_bytes())
@@ -73,6 +76,7 @@ def main() -> None:
               f"worst {1 - q.worst_cos_768:.5f}", flush=True)
     out = build_cache_dir() / f"sensitivity-{eval_set.digest}-b{args.block}.json"
     out.write_text(json.dumps(results, indent=1))
+    shutil.rmtree(scratch, ignore_errors=True)
     print(out)
 
 
