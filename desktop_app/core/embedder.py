@@ -11,8 +11,11 @@ behind long documents. A text's vector does not depend on its batch (tested).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +107,7 @@ class Embedder:
         self._tokenizer = _load_tokenizer(self.files.tokenizer, self.settings.max_length)
         self._session = _load_session(self.files.graph, self.settings.threads)
         self._model_id: str | None = None
+        release_freed_memory()
 
     @property
     def dim(self) -> int:
@@ -242,6 +246,18 @@ def _load_session(graph: Path, threads: int):
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else type(exc).__name__
+
+
+def release_freed_memory() -> None:
+    """Give the heap freed while loading back to the OS.
+
+    Parsing the 33 MB tokenizer.json peaks at ~280 MB of which ~180 MB is garbage that
+    glibc keeps mapped; malloc_trim returns it (measured: RSS 296 -> 115 MB). Elsewhere
+    (macOS, Windows, musl) this is a no-op.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def default_threads() -> int:
