@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# shared/ lies beside the checkout, for developers and for CI alike.
+FIXTURES = REPO.parent / "shared" / "fixtures"
 
 
 @pytest.fixture(autouse=True)

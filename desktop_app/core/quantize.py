@@ -60,6 +60,7 @@ class Recipe:
     block_8bit: int = 128
     block_table: int = 32
     table_scales_fp16: bool = True
+    clip_search: bool = True  # 4-bit MatMuls: per-block clipping with the least error
     algorithm_4bit: str = "rtn"  # "rtn" or "hqq"
     symmetric: bool = False
     accuracy_level: int | None = None  # MatMulNBits compute type; 4 = int8 compute
@@ -89,37 +90,31 @@ def _selects(selector: str, w: WeightNode) -> bool:
 ALL_ROLES = frozenset(ROLES)
 
 # Every variant measured in benchmarks/quantization.py; the table is in the README.
+# Selectors of the shipped default come from models/sensitivity.py: the groups with the
+# most cosine lost per extra byte (on passages and on short queries) get 8 bits, within
+# the bytes left under 200 MB by the all-4-bit artifact.
+KURA_EIGHT_BIT = frozenset({
+    "v", "o@12-23", "down@18-23", "gate@18-23", "up@18-23", "dense1", "dense2",
+})
 RECIPES = {
     r.name: r
     for r in (
-        Recipe("all-4bit", notes="every MatMul 4-bit RTN (like the public q4)"),
-        Recipe("all-4bit-hqq", algorithm_4bit="hqq", notes="every MatMul 4-bit HQQ"),
-        Recipe("all-8bit", eight_bit=ALL_ROLES, notes="over budget; the ceiling of 8 bits"),
-        Recipe(
-            "mixed-v-o-down-dense-last4",
-            eight_bit=frozenset({"v", "o", "down", "dense1", "dense2", "@20-23"}),
-            notes="8-bit for the roles and layers EMBEDDER_NOTES flags",
-        ),
-        Recipe(
-            "sensitivity-greedy",
-            eight_bit=frozenset({
-                "v", "dense1", "dense2", "o@12-23", "down@12-23", "gate@12-23", "up@12-23",
-                "up@6-11", "k@18-23",
-            }),
-            notes="8-bit for the groups with the most cosine lost per byte "
-            "(models/sensitivity.py), within 200 MB",
-        ),
-        Recipe(
-            "mixed-v-o-down-dense-last4-int8",
-            eight_bit=frozenset({"v", "o", "down", "dense1", "dense2", "@20-23"}),
-            accuracy_level=4,
-            notes="same weights, int8 compute (MatMulNBits accuracy_level 4)",
-        ),
+        Recipe("all-4bit", notes="every MatMul 4-bit"),
+        Recipe("all-8bit", eight_bit=ALL_ROLES, notes="over budget: the ceiling of 8 bits"),
+        Recipe("kura-mixed", eight_bit=KURA_EIGHT_BIT,
+               notes="the default: 8 bits where the sensitivity study says, clip search"),
+        Recipe("kura-mixed-rtn", eight_bit=KURA_EIGHT_BIT, clip_search=False,
+               notes="the default without the clip search (plain round-to-nearest)"),
+        Recipe("kura-mixed-table128", eight_bit=KURA_EIGHT_BIT, block_table=128,
+               table_scales_fp16=False,
+               notes="the default with the usual token table (block 128, fp32 scales)"),
+        Recipe("kura-mixed-int8", eight_bit=KURA_EIGHT_BIT, accuracy_level=4,
+               notes="the default's weights with int8 compute (accuracy_level 4)"),
     )
 }
 
 # The shipped default; chosen from the table in the README (benchmarks/quantization.py).
-DEFAULT_RECIPE = RECIPES["mixed-v-o-down-dense-last4"]
+DEFAULT_RECIPE = RECIPES["kura-mixed"]
 
 
 def _weight_inputs(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
@@ -288,6 +283,7 @@ def apply_plan(
     for bits, block in sorted(set(plan.values()), reverse=True):
         chosen = {name for name, spec in plan.items() if spec == (bits, block)}
         say(f"{bits}-bit, block {block}: {len(chosen)} MatMuls")
+        originals = _weights_of(model, chosen) if bits == 4 and recipe.clip_search else {}
         every_node = {n.name for n in model.graph.node}
         config: DefaultWeightOnlyQuantConfig | HQQWeightOnlyQuantConfig
         if bits == 4 and recipe.algorithm_4bit == "hqq":
@@ -307,6 +303,8 @@ def apply_plan(
         )
         quantizer.process()
         model = quantizer.model.model
+        if originals:
+            _refine_4bit(model, originals, block)
     _set_accuracy_level(model, recipe.accuracy_level)
 
     if recipe.quantize_table:
@@ -318,12 +316,84 @@ def apply_plan(
             op_types_to_quantize=("Gather",),
             quant_axes=(("Gather", 1),),
         )
+        # Plain round-to-nearest: the clip search lowered the table's error but not the
+        # cosine of the queries that depend on it (measured), so it is not worth its time.
         quantizer = MatMulNBitsQuantizer(model, algo_config=table_config)
         quantizer.process()
         model = quantizer.model.model
         if recipe.table_scales_fp16:
             _table_scales_to_fp16(model)
     return model
+
+
+CLIP_RATIOS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.75)
+
+
+def _weights_of(model: onnx.ModelProto, names: set[str]) -> dict[str, np.ndarray]:
+    inits = {i.name: i for i in model.graph.initializer}
+    return {
+        node.name: numpy_helper.to_array(inits[node.input[1]])
+        for node in model.graph.node
+        if node.name in names and node.input[1] in inits
+    }
+
+
+def clip_searched_4bit(weight: np.ndarray, block: int) -> tuple[np.ndarray, ...]:
+    """Asymmetric 4-bit block quantization of ``weight`` [K, N] along K, choosing per
+    block the clipping of its range (from CLIP_RATIOS) with the least squared error.
+
+    Plain round-to-nearest spends levels on a block's one or two extreme values; a
+    slightly narrower range quantizes the other 30 more finely. Returns MatMulNBits'
+    levels [N, K/block, block] uint8, scales [N, K/block] float32 and zero points
+    [N, K/block] uint8, to be packed for the consuming op.
+    """
+    k, n = weight.shape
+    blocks = k // block
+    w = weight.T.reshape(n, blocks, block).astype(np.float32)
+    lo_raw, hi_raw = w.min(-1, keepdims=True), w.max(-1, keepdims=True)
+    best_err = np.full(lo_raw.shape, np.inf, dtype=np.float32)
+    best_q = np.zeros(w.shape, dtype=np.uint8)
+    best_scale = np.zeros(lo_raw.shape, dtype=np.float32)
+    best_zp = np.zeros(lo_raw.shape, dtype=np.uint8)
+    for ratio in CLIP_RATIOS:
+        lo = np.minimum(lo_raw * ratio, 0.0)
+        hi = np.maximum(hi_raw * ratio, 0.0)
+        scale = np.where(hi > lo, (hi - lo) / 15.0, 1.0).astype(np.float32)
+        zp = np.clip(np.round(-lo / scale), 0, 15)
+        q = np.clip(np.round(w / scale) + zp, 0, 15)
+        err = np.sum(((q - zp) * scale - w) ** 2, axis=-1, keepdims=True)
+        better = err < best_err
+        best_err = np.where(better, err, best_err)
+        best_q = np.where(better, q, best_q).astype(np.uint8)
+        best_scale = np.where(better, scale, best_scale)
+        best_zp = np.where(better, zp, best_zp).astype(np.uint8)
+    return best_q, best_scale[..., 0], best_zp[..., 0]
+
+
+def pack_nibbles(values: np.ndarray) -> np.ndarray:
+    """Two 4-bit values per byte along the last axis, low nibble first (odd: 0-padded)."""
+    if values.shape[-1] % 2:
+        pad = np.zeros((*values.shape[:-1], 1), dtype=values.dtype)
+        values = np.concatenate([values, pad], axis=-1)
+    return (values[..., 0::2] | (values[..., 1::2] << 4)).astype(np.uint8)
+
+
+def _refine_4bit(model: onnx.ModelProto, originals: dict[str, np.ndarray], block: int) -> None:
+    """Replace round-to-nearest 4-bit weights by clip-searched ones (same layout)."""
+    inits = {i.name: i for i in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type != "MatMulNBits" or not node.name.endswith("_Q4"):
+            continue
+        weight = originals.get(node.name[: -len("_Q4")])
+        if weight is None or weight.shape[0] % block:
+            continue
+        levels, scales, zps = clip_searched_4bit(weight, block)
+        # MatMulNBits: data [N, blocks, block/2]; zero points packed per row of blocks.
+        values = (pack_nibbles(levels), scales, pack_nibbles(zps))
+        for name, value in zip(node.input[1:4], values, strict=True):
+            old = inits[name]
+            replacement = numpy_helper.from_array(value.reshape(tuple(old.dims)), name)
+            old.CopyFrom(replacement)
 
 
 def _table_scales_to_fp16(model: onnx.ModelProto) -> None:

@@ -15,10 +15,9 @@ import pytest
 
 from desktop_app.core.library import Library
 from desktop_app.core.watch import watch_library
+from tests.conftest import FIXTURES
 
-CORP_KB = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "corp_kb"
-if not CORP_KB.exists():  # CI lays shared/ beside the clone
-    CORP_KB = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "corp_kb"
+CORP_KB = FIXTURES / "corp_kb"
 
 
 def drain(steps) -> None:

@@ -91,3 +91,33 @@ def test_quantized_graph_keeps_the_public_signature(embedder_dir: Path) -> None:
     assert [o.name for o in graph.output] == ["last_hidden_state", "sentence_embedding"]
     ops = Counter(n.op_type for n in graph.node)
     assert ops["GatherBlockQuantized"] == 1 and ops["MatMulNBits"] == 170
+
+
+def _tiny_matmul(weight):
+    x = onnx.helper.make_tensor_value_info("a", onnx.TensorProto.FLOAT, [None, weight.shape[0]])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("MatMul", ["a", "w"], ["y"], name="mm")], "g", [x], [y],
+        [onnx.numpy_helper.from_array(weight, "w")])
+    return onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 21)])
+
+
+@pytest.mark.parametrize("k", [96, 128])  # odd and even number of blocks per column
+def test_clip_search_packs_what_onnxruntime_reads_and_beats_rtn(k: int) -> None:
+    import numpy as np
+    import onnxruntime as ort
+
+    from desktop_app.core.quantize import apply_plan
+
+    rng = np.random.default_rng(0)
+    weight = (rng.standard_t(4, size=(k, 64)) * 0.02).astype(np.float32)
+    eye = np.eye(k, dtype=np.float32)
+    errors = {}
+    for clip in (False, True):
+        model = apply_plan(_tiny_matmul(weight), {"mm": (4, 32)},
+                           Recipe("t", clip_search=clip, quantize_table=False))
+        session = ort.InferenceSession(model.SerializeToString(),
+                                       providers=["CPUExecutionProvider"])
+        dequantized = session.run(None, {"a": eye})[0]
+        errors[clip] = float(np.sqrt(np.mean((dequantized - weight) ** 2)))
+    assert errors[True] < errors[False] < 0.01
