@@ -46,9 +46,10 @@ The constants were fitted so that at the eval set's size the statistics of table
 (pair cosines, how well 256 dims predict 768, recall of exact 256-d search with
 rescoring) match the real vectors, which that table prints beside them on every run. At
 10k and 100k chunks the figures are an extrapolation of that model, not a measurement on
-real documents: other constants that fit table 1 about as well (latent rank 128-256) put
-exact 256-d search with the top 100 rescored at recall@10 0.91-0.94 at 100k chunks, this
-one at the low end. Treat recall as indicative; latency and memory are measured.
+real documents: constants that fit table 1 about as well (latent rank 128-256) put exact
+256-d search with the top 100 rescored at recall@10 between about 0.89 and 0.94 at 100k
+chunks, these at the low end. Treat recall as indicative; latency and memory are measured,
+but latency only as well as a quiet machine allows (the load average is printed).
 """
 
 from __future__ import annotations
@@ -687,11 +688,11 @@ def main() -> None:
     pool = TextPool.load()
     generator = SyntheticVectors(SEED)
 
-    import hnswlib
+    from importlib.metadata import version
 
     print("# Search benchmark: index dim 768 vs 256 (coarse-to-fine)\n")
     print(f"{os.cpu_count()} cores; load average at start {load_before[0]:.2f}; "
-          f"hnswlib {getattr(hnswlib, '__version__', '0.8+')}; SQLite {sqlite3.sqlite_version}; "
+          f"hnswlib {version('hnswlib')}; SQLite {sqlite3.sqlite_version}; "
           f"embedder {embedder_dir.name}.\n")
     log("checking the generator against real vectors")
     print_profile_table(embedder_dir, generator)

@@ -88,7 +88,7 @@ def quantized_dir(
     source: Path | None = None,
 ) -> Path:
     fp32 = fp32_onnx_dir(log, source)
-    key = _code_key(Path(quantize_module.__file__), extra=fp32.name + repr(recipe))
+    key = _code_key(Path(quantize_module.__file__), extra=fp32.name + recipe.fingerprint())
     target = build_cache_dir() / "embedder" / f"{recipe.name}-{key}"
 
     def build(tmp: Path) -> None:

@@ -14,6 +14,7 @@ in 200 MB beside the 4-bit token table, so the sensitive weights get 8 bits and 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -69,6 +70,13 @@ class Recipe:
 
     def bits_for(self, w: WeightNode) -> int:
         return 8 if any(_selects(s, w) for s in self.eight_bit) else 4
+
+    def fingerprint(self) -> str:
+        """Stable across processes (a frozenset's repr is not: string hashes are
+        randomized), so build caches keyed on it are found again."""
+        fields = {k: sorted(v) if isinstance(v, frozenset) else v
+                  for k, v in sorted(vars(self).items()) if k != "notes"}
+        return json.dumps(fields, sort_keys=True)
 
     def block_for(self, w: WeightNode) -> int:
         if self.bits_for(w) == 8:
