@@ -73,6 +73,9 @@ class SearchOptions:
     k: int = 10
     per_document: int = 2  # at most this many passages of one file in the top k
     candidates: int = 100  # taken from each retriever before fusion
+    # With a truncated (coarse) index, rescoring needs more candidates to find the true
+    # top 10: 400 at 256 dims for recall@10 0.98 at 100k chunks (benchmarks/search.py).
+    coarse_candidates: int = 400
 
 
 def hybrid_search(
@@ -85,7 +88,7 @@ def hybrid_search(
 ) -> SearchResponse:
     options = options or SearchOptions()
     query = query.strip()
-    names = {c.id: c.name for c in db.list_collections()}
+    names = db.collection_names()
     scope: list[int] | None = None
     if collections:
         unknown = [c for c in collections if c not in names.values()]
@@ -97,7 +100,8 @@ def hybrid_search(
         return SearchResponse(query, [], searched)
 
     query_vector = embedder.embed_queries([query], dim=768)[0]
-    dense = _dense(db, index, query_vector, scope, options.candidates)
+    n_dense = options.candidates if index.dim == 768 else options.coarse_candidates
+    dense = _dense(db, index, query_vector, scope, n_dense)
     keyword = db.keyword_search(query, options.candidates, scope)
 
     fused: dict[int, float] = {}

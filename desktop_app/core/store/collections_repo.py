@@ -73,6 +73,12 @@ class CollectionsRepo(StoreBase):
             ).fetchone()
         return None if row is None else Collection(*row)
 
+    def collection_names(self) -> dict[int, str]:
+        """id -> name, without the counts list_collections pays for (search calls this
+        on every query)."""
+        with self.reading() as conn:
+            return dict(conn.execute("SELECT id, name FROM collections ORDER BY name"))
+
     def list_collections(self) -> list[CollectionSummary]:
         with self.reading() as conn:
             return summaries(conn)
