@@ -139,8 +139,8 @@ def main() -> None:
           f"{tokens / reference:.0f} |")
     print(f"\nPipeline overhead over the embedder alone: {total / reference - 1:+.1%} "
           f"(goal ≤ +15%)")
-    print(f"Re-adding the unchanged mixed folder: {readd:.2f} s")
-    print(f"Re-sync of an unchanged folder of 500 files: {resync:.2f} s "
+    print(f"Re-adding the unchanged mixed folder: {readd:.3f} s")
+    print(f"Re-sync of an unchanged folder of 500 files: {resync:.3f} s "
           f"(unchanged {counts.unchanged}; goal < 2 s)")
 
 

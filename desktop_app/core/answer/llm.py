@@ -1,0 +1,267 @@
+"""The language model: llama.cpp (llama-cpp-python), loaded once and used by one caller at
+a time.
+
+``LLM`` is what answering needs from a model: its tokenizer (prompts are packed to a token
+budget counted with it) and a stream of text. ``LlamaEngine`` is the real one.
+
+Choices worth knowing:
+
+- The file is checked (``gguf.check_gguf``) before llama.cpp sees it, so a missing,
+  truncated or foreign file is a ``ModelFileError`` naming it, not a crash or a bare
+  "failed to load".
+- ``n_ctx`` is explicit (never the model's 128k training context); threads come from the
+  machine; layers go to the GPU only when llama.cpp reports GPU offload support.
+- ``swa_full=True``: Gemma 3 uses sliding-window attention in most layers. With the small
+  SWA cache, positions that slid out of the window are gone, so the KV cache of a shared
+  prompt prefix cannot be reused for the next question (llama-cpp-python 0.3.36 does not
+  check this and would reuse it anyway, silently wrong). The full-size cache keeps every
+  position: reuse of the fixed instruction prefix is exact. It costs memory (about
+  0.8 GB more KV cache for Gemma 3 4B at 8k context); llama.cpp's own default is the same.
+- One lock: llama.cpp's context is not thread-safe. The lock is held for the whole life of
+  a stream, so a second thread waits; the same thread starting a second stream before
+  finishing the first gets a ``KuraError`` instead of a deadlock.
+- Cancel is cooperative and checked at every sampled token (a llama-cpp-python stopping
+  criterion), not only when text is yielded (multi-byte characters are held back until
+  complete). A cancelled stream leaves the model loaded and its KV cache consistent.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from desktop_app.core.answer.gguf import GGUFInfo, check_gguf
+from desktop_app.core.answer.settings import LLMSettings
+from desktop_app.core.errors import KuraError, ModelFileError
+
+
+@dataclass
+class GenerationStats:
+    """Filled in while a generation runs; complete once it has ended."""
+
+    prompt_tokens: int = 0
+    reused_tokens: int = 0  # prompt tokens whose KV cache was kept from the last prompt
+    completion_tokens: int = 0  # tokens sampled, including a final end-of-turn
+    first_token_s: float | None = None  # from the request to the first text
+    total_s: float | None = None
+    finish_reason: str | None = None  # "stop", "length" or "cancelled"
+
+    @property
+    def evaluated_tokens(self) -> int:
+        return self.prompt_tokens - self.reused_tokens
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        """Decode speed after the first token (the first one's time is the prompt's)."""
+        if self.first_token_s is None or self.total_s is None or self.completion_tokens < 2:
+            return None
+        span = self.total_s - self.first_token_s
+        return (self.completion_tokens - 1) / span if span > 0 else None
+
+
+class Generation:
+    """One streamed completion. Iterate it for text pieces; ``cancel()`` (from any thread)
+    or ``should_stop`` ends it at the next token; ``stats`` are filled in as it runs."""
+
+    def __init__(
+        self,
+        run: Callable[[Generation], Iterator[str]],
+        prompt: str,
+        max_tokens: int,
+        temperature: float,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
+        self.prompt = prompt
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.stats = GenerationStats()
+        self._should_stop = should_stop
+        self._cancel = threading.Event()
+        self._run = run
+        self._iterator: Iterator[str] | None = None
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def stop_requested(self) -> bool:
+        return self._cancel.is_set() or bool(self._should_stop and self._should_stop())
+
+    @property
+    def cancelled(self) -> bool:
+        return self.stats.finish_reason == "cancelled"
+
+    def __iter__(self) -> Iterator[str]:
+        if self._iterator is None:
+            self._iterator = self._run(self)
+        return self._iterator
+
+    def close(self) -> None:
+        """Stop and release the model now (also what garbage collection does)."""
+        if self._iterator is not None and hasattr(self._iterator, "close"):
+            self._iterator.close()
+
+    def text(self) -> str:
+        return "".join(self)
+
+
+class LLM(ABC):
+    """A language model as answering sees it."""
+
+    n_ctx: int
+
+    @abstractmethod
+    def tokenize(self, text: str, bos: bool = False) -> list[int]:
+        """Tokens of ``text``, special tokens (``<start_of_turn>``) parsed as such."""
+
+    @abstractmethod
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        ...
+
+    @abstractmethod
+    def generate(
+        self,
+        prompt: str,
+        max_tokens: int,
+        temperature: float = 0.0,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Generation:
+        """Stream a completion of ``prompt`` (a complete prompt, without ``<bos>``)."""
+
+    def count_tokens(self, text: str, bos: bool = False) -> int:
+        return len(self.tokenize(text, bos=bos))
+
+
+class LlamaEngine(LLM):
+    """A GGUF model in llama.cpp, loaded when constructed and reused for every answer."""
+
+    def __init__(self, settings: LLMSettings | None = None) -> None:
+        self.settings = settings or LLMSettings()
+        self.path = self.settings.resolved_path()
+        self.info: GGUFInfo = check_gguf(self.path)
+        # Imported here: loading the shared library is only worth it when a model is.
+        from llama_cpp import Llama, llama_supports_gpu_offload
+
+        self.n_ctx = min(self.settings.n_ctx, self.info.context_length or self.settings.n_ctx)
+        self.gpu_layers = -1 if self.settings.gpu and llama_supports_gpu_offload() else 0
+        try:
+            self._llama = Llama(
+                model_path=str(self.path),
+                n_ctx=self.n_ctx,
+                n_batch=self.settings.n_batch,
+                n_threads=self.settings.threads,
+                n_threads_batch=self.settings.threads,
+                n_gpu_layers=self.gpu_layers,
+                swa_full=True,  # see the module docstring: exact prefix reuse
+                seed=self.settings.seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelFileError(self.path, f"llama.cpp could not load it ({exc})") from None
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+
+    @property
+    def llama(self) -> Any:
+        """The llama-cpp-python ``Llama`` (for benchmarks comparing against it)."""
+        return self._llama
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        me = threading.get_ident()
+        if self._owner == me:
+            raise KuraError("the language model is still answering in this thread; "
+                            "finish or close that answer first")
+        with self._lock:
+            self._owner = me
+            try:
+                yield
+            finally:
+                self._owner = None
+
+    def tokenize(self, text: str, bos: bool = False) -> list[int]:
+        with self._exclusive():
+            return list(self._llama.tokenize(text.encode("utf-8"), add_bos=bos, special=True))
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        with self._exclusive():
+            raw = self._llama.detokenize(list(tokens))
+        # A cut through a multi-byte character (token truncation) loses that character.
+        return bytes(raw).decode("utf-8", errors="ignore")
+
+    def generate(
+        self,
+        prompt: str,
+        max_tokens: int,
+        temperature: float = 0.0,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Generation:
+        return Generation(self._stream, prompt, max_tokens, temperature, should_stop)
+
+    def close(self) -> None:
+        with self._exclusive():
+            self._llama.close()
+
+    def _stream(self, gen: Generation) -> Iterator[str]:
+        from llama_cpp import StoppingCriteriaList
+
+        stats = gen.stats
+        with self._exclusive():
+            llama = self._llama
+            start = time.perf_counter()
+            tokens = llama.tokenize(gen.prompt.encode("utf-8"), add_bos=True, special=True)
+            if len(tokens) >= self.n_ctx:
+                raise KuraError(f"the prompt has {len(tokens)} tokens; the model's context "
+                                f"holds {self.n_ctx}")
+            stats.prompt_tokens = len(tokens)
+            stats.reused_tokens = self._reusable_prefix(tokens)
+
+            def stop_at_next_token(_ids: Any, _logits: Any) -> bool:
+                return gen.stop_requested()
+
+            # A token list (not the text) so llama-cpp-python does not tokenize it again.
+            chunks = llama.create_completion(
+                tokens,
+                max_tokens=gen.max_tokens,
+                temperature=gen.temperature,
+                seed=self.settings.seed,
+                stream=True,
+                stopping_criteria=StoppingCriteriaList([stop_at_next_token]),
+            )
+            try:
+                for chunk in chunks:
+                    choice = chunk["choices"][0]
+                    if choice["text"]:
+                        if stats.first_token_s is None:
+                            stats.first_token_s = time.perf_counter() - start
+                        yield choice["text"]
+                    if choice["finish_reason"]:
+                        stats.finish_reason = choice["finish_reason"]
+                    if gen.stop_requested():
+                        stats.finish_reason = "cancelled"
+                        break
+            finally:
+                chunks.close()
+                stats.total_s = time.perf_counter() - start
+                # Every sampled token but the last was evaluated into the context.
+                stats.completion_tokens = max(0, llama.n_tokens - len(tokens) + 1)
+                if gen.stop_requested():
+                    stats.finish_reason = "cancelled"
+
+    def _reusable_prefix(self, tokens: list[int]) -> int:
+        """Prompt tokens llama-cpp-python will keep from the previous prompt's KV cache:
+        the common prefix, less one when all of it matches (that one is re-evaluated for
+        fresh logits). Mirrors ``Llama.generate``; benchmarks/answer.py checks it against
+        llama.cpp's own count of evaluated tokens."""
+        llama = self._llama
+        previous = llama.input_ids[: llama.n_tokens]
+        common = 0
+        for a, b in zip(previous, tokens, strict=False):
+            if a != b:
+                break
+            common += 1
+        return min(common, len(tokens) - 1)

@@ -1,0 +1,172 @@
+"""The prompt: Gemma's turn format, built by hand, packed to a token budget.
+
+Layout (one user turn; Gemma has no system role, so the instructions open it)::
+
+    <bos><start_of_turn>user
+    {INSTRUCTIONS}                      <- fixed, identical for every question
+    Passages:
+    [1] file.md, section
+    text of the most relevant passage
+    [2] ...                             <- as many as fit, most relevant first
+    Earlier questions ... (follow-ups only)
+    Question: {question}<end_of_turn>   <- the question last, nearest the answer
+    <start_of_turn>model
+
+Why by hand: ``chat_format="gemma"`` drops system messages, and a GGUF need not carry a
+chat template (the 270M test model has none), so nothing here depends on either.
+
+Why the fixed prefix comes first: llama-cpp-python keeps the previous prompt's tokens in
+the KV cache and only evaluates what follows the longest common prefix. With the
+instructions first, word for word the same each time, every question after the first
+skips re-reading them (``benchmarks/answer.py`` measures it). The prefix ends with a
+newline and every passage block starts with ``[``, which Gemma's tokenizer never merges,
+so the prefix tokenizes the same whatever follows (a test checks it).
+
+Budget: the prompt may use the context minus the tokens reserved for the answer, counted
+with the model's own tokenizer. Passages are taken most relevant first; one that does not
+fit is dropped whole (a later, shorter one may still fit). Only when even the most
+relevant passage alone does not fit is it cut, by tokens, so the model has something.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from desktop_app.core.answer.llm import LLM
+from desktop_app.core.errors import KuraError
+from desktop_app.core.search import SearchResult
+
+START_USER = "<start_of_turn>user\n"
+END_TURN = "<end_of_turn>\n"
+START_MODEL = "<start_of_turn>model\n"
+
+INSTRUCTIONS = (
+    "You answer questions about the user's own documents, using only the numbered "
+    "passages below, which were retrieved from those documents.\n"
+    "Rules:\n"
+    "- Use only what the passages say. Do not add outside knowledge.\n"
+    "- After each statement, cite the passage it comes from by its number in square "
+    "brackets, like [1] or [2][3].\n"
+    "- Answer in the same language as the question.\n"
+    "- If the passages do not contain the answer, say that you don't know.\n"
+    "- Be brief and precise.\n"
+)
+PREFIX = START_USER + INSTRUCTIONS + "\nPassages:\n"
+
+# Room for tokens that merge across block boundaries; the final count is exact anyway.
+_BOUNDARY_SLACK = 8
+
+# Gemma's control tokens. The prompt is tokenized with special tokens parsed, so a
+# document or question containing "<end_of_turn>" would end the turn early: defuse them.
+_CONTROL = re.compile(
+    r"<(/?)(start_of_turn|end_of_turn|bos|eos|pad|unk|mask|start_of_image|end_of_image"
+    r"|image_soft_token|unused\d+)>"
+)
+
+
+def defuse(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"‹{m.group(1)}{m.group(2)}›", text)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A passage as given to the model, under its number ``[number]``."""
+
+    number: int
+    result: SearchResult
+    text: str
+    truncated: bool = False
+
+    @property
+    def label(self) -> str:
+        return passage_label(self.result)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    text: str  # complete, without <bos> (the tokenizer adds it)
+    passages: list[Passage]
+    dropped: list[SearchResult] = field(default_factory=list)  # did not fit the budget
+    tokens: int = 0  # counted with the model's tokenizer, <bos> included
+    budget: int = 0
+
+
+def passage_label(result: SearchResult) -> str:
+    """File name and where in it: what the model can cite and the user can check."""
+    chunk = result.chunk
+    where = chunk.location or (f"page {chunk.page}" if chunk.page else None)
+    name = os.path.basename(chunk.path) or chunk.path
+    return f"{name}, {where}" if where else name
+
+
+def render_passage(number: int, result: SearchResult, text: str) -> str:
+    return f"[{number}] {defuse(passage_label(result))}\n{defuse(text.strip())}\n\n"
+
+
+def render_tail(question: str, earlier: Sequence[str] = ()) -> str:
+    tail = ""
+    if earlier:
+        lines = "".join(f"- {defuse(q.strip())}\n" for q in earlier)
+        tail += f"Earlier questions in this conversation, for context:\n{lines}\n"
+    return tail + f"Question: {defuse(question.strip())}{END_TURN}{START_MODEL}"
+
+
+def build_prompt(
+    llm: LLM,
+    question: str,
+    results: Sequence[SearchResult],
+    budget: int,
+    earlier: Sequence[str] = (),
+) -> Prompt:
+    """Pack ``results`` (most relevant first) into a prompt of at most ``budget`` tokens."""
+    tail = render_tail(question, earlier)
+    fixed = llm.count_tokens(PREFIX, bos=True) + llm.count_tokens(tail)
+    room = budget - fixed - _BOUNDARY_SLACK
+    if room <= 0:
+        raise KuraError(f"the question is too long for the model's context ({fixed} tokens "
+                        f"with the instructions; the budget is {budget})")
+    passages: list[Passage] = []
+    blocks: list[str] = []
+    dropped: list[SearchResult] = []
+    for result in results:
+        number = len(passages) + 1
+        given = result.chunk.text.strip()
+        cost = llm.count_tokens(render_passage(number, result, given))
+        truncated = False
+        if cost > room and not passages:
+            cut = _truncate(llm, number, result, room)
+            if cut is None:
+                dropped.append(result)
+                continue
+            given, truncated = cut, True
+            cost = llm.count_tokens(render_passage(number, result, given))
+        if cost > room:
+            dropped.append(result)
+            continue
+        room -= cost
+        blocks.append(render_passage(number, result, given))
+        passages.append(Passage(number, result, given, truncated))
+    text = PREFIX + "".join(blocks) + tail
+    tokens = llm.count_tokens(text, bos=True)
+    while tokens > budget and len(passages) > 1:  # only if the slack was not enough
+        dropped.insert(0, passages.pop().result)
+        blocks.pop()
+        text = PREFIX + "".join(blocks) + tail
+        tokens = llm.count_tokens(text, bos=True)
+    return Prompt(text, passages, dropped, tokens, budget)
+
+
+def _truncate(llm: LLM, number: int, result: SearchResult, room: int) -> str | None:
+    """The passage's text cut to fit ``room`` tokens with its header, or None."""
+    ids = llm.tokenize(result.chunk.text.strip())
+    keep = room - llm.count_tokens(render_passage(number, result, "…")) - 1
+    while keep > 0:
+        text = llm.detokenize(ids[:keep]).rstrip() + "…"
+        over = llm.count_tokens(render_passage(number, result, text)) - room
+        if over <= 0:
+            return text
+        keep -= over  # re-tokenizing the cut text can count a little differently
+    return None

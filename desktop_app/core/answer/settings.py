@@ -1,0 +1,59 @@
+"""Settings of the answering side: which model file, how big a context, how long an answer.
+
+The model file is ``gemma-3-4b-it-Q4_K_M.gguf`` in Kura's models folder unless
+``KURA_LLM_PATH`` points at another GGUF (any llama.cpp model works; the prompt format is
+Gemma's, so a Gemma 3 instruct model answers best).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from desktop_app.core.relevance import DECLINE_BELOW
+from desktop_app.core.settings import models_dir
+
+DEFAULT_LLM_FILENAME = "gemma-3-4b-it-Q4_K_M.gguf"
+
+
+def llm_path() -> Path:
+    """The GGUF file answers are written with (``KURA_LLM_PATH`` overrides)."""
+    override = os.environ.get("KURA_LLM_PATH")
+    return Path(override).expanduser() if override else models_dir() / DEFAULT_LLM_FILENAME
+
+
+def machine_threads() -> int:
+    """CPUs this process may run on (a container or ``taskset`` may allow fewer than
+    ``os.cpu_count()`` reports, and oversubscribed llama.cpp threads crawl)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """How the language model is loaded."""
+
+    model_path: Path | None = None  # None: llm_path(), read when the model is loaded
+    # Set explicitly: llama.cpp would otherwise allocate the model's training context
+    # (128k tokens for Gemma 3 4B), gigabytes of KV cache a RAG answer never uses.
+    n_ctx: int = 8192
+    n_batch: int = 512  # prompt tokens per decode call
+    threads: int = field(default_factory=machine_threads)
+    gpu: bool = True  # offload every layer when llama.cpp was built with GPU support
+    seed: int = 0  # sampling is reproducible for a given prompt and temperature
+
+    def resolved_path(self) -> Path:
+        return Path(self.model_path) if self.model_path else llm_path()
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """How a question is answered."""
+
+    passages_k: int = 8  # passages retrieved; as many as fit the budget go to the model
+    max_answer_tokens: int = 512  # reserved in the context for the answer
+    temperature: float = 0.2  # low: the answer should restate the passages, not invent
+    history_questions: int = 2  # earlier questions shown to the model in a conversation
+    decline_below: float = DECLINE_BELOW  # calibrated relevance under which Kura declines
