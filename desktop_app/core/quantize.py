@@ -218,6 +218,46 @@ def classify_weights(model: onnx.ModelProto) -> list[WeightNode]:
     return table + found
 
 
+def gemm_to_matmul(model: onnx.ModelProto) -> int:
+    """Rewrite Gemm nodes with a constant 2-D weight as MatMul (+ Add for a bias).
+
+    Exporters write nn.Linear as Gemm when the input is 2-D (EmbeddingGemma's Dense head
+    after pooling); onnxruntime's 4-bit quantizer only handles MatMul. Returns how many
+    nodes were rewritten.
+    """
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    rewritten = 0
+    for position in range(len(graph.node) - 1, -1, -1):
+        node = graph.node[position]
+        if node.op_type != "Gemm" or node.input[1] not in inits:
+            continue
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        if attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0 \
+                or attrs.get("beta", 1.0) != 1.0:
+            continue
+        weight = numpy_helper.to_array(inits[node.input[1]])
+        if attrs.get("transB", 0):
+            weight = np.ascontiguousarray(weight.T)
+        weight_name = node.input[1] + "_as_matmul"
+        graph.initializer.append(numpy_helper.from_array(weight, weight_name))
+        has_bias = len(node.input) > 2 and node.input[2]
+        out = node.output[0] + "_matmul" if has_bias else node.output[0]
+        replacement = [onnx.helper.make_node("MatMul", [node.input[0], weight_name], [out],
+                                             name=node.name + "_matmul")]
+        if has_bias:
+            replacement.append(onnx.helper.make_node("Add", [out, node.input[2]],
+                                                     [node.output[0]], name=node.name + "_bias"))
+        del graph.node[position]
+        for offset, new in enumerate(replacement):
+            graph.node.insert(position + offset, new)
+        rewritten += 1
+    used = {name for n in graph.node for name in n.input}
+    for init in [i for i in graph.initializer if i.name not in used]:
+        graph.initializer.remove(init)
+    return rewritten
+
+
 def _check_structure(found: list[WeightNode]) -> None:
     counts: dict[str, int] = defaultdict(int)
     for w in found:
@@ -246,6 +286,7 @@ def quantize(
     say = progress or (lambda _msg: None)
     say(f"loading {src.name}")
     model = onnx.load(str(src))
+    gemm_to_matmul(model)
     plan = {
         w.name: (recipe.bits_for(w), recipe.block_for(w))
         for w in classify_weights(model)

@@ -121,3 +121,28 @@ def test_clip_search_packs_what_onnxruntime_reads_and_beats_rtn(k: int) -> None:
         dequantized = session.run(None, {"a": eye})[0]
         errors[clip] = float(np.sqrt(np.mean((dequantized - weight) ** 2)))
     assert errors[True] < errors[False] < 0.01
+
+
+def test_gemm_dense_layers_become_matmuls() -> None:
+    """onnx-community-style graphs export the Dense head as Gemm (transB=1)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from desktop_app.core.quantize import gemm_to_matmul
+
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(16, 8)).astype(np.float32)  # [out, in], as nn.Linear stores it
+    b = rng.normal(size=(16,)).astype(np.float32)
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [None, 8])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("Gemm", ["x", "w", "b"], ["y"], name="dense", transB=1)],
+        "g", [x], [y],
+        [onnx.numpy_helper.from_array(w, "w"), onnx.numpy_helper.from_array(b, "b")])
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 18)])
+    data = rng.normal(size=(3, 8)).astype(np.float32)
+    before = ort.InferenceSession(model.SerializeToString()).run(None, {"x": data})[0]
+    assert gemm_to_matmul(model) == 1
+    assert [n.op_type for n in model.graph.node] == ["MatMul", "Add"]
+    after = ort.InferenceSession(model.SerializeToString()).run(None, {"x": data})[0]
+    assert np.allclose(before, after, atol=1e-5)
