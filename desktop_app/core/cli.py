@@ -17,7 +17,7 @@ import click
 
 from desktop_app import __version__
 from desktop_app.core.embedder import MATRYOSHKA_DIMS, Embedder
-from desktop_app.core.errors import KuraError
+from desktop_app.core.errors import KuraError, ModelFileError
 from desktop_app.core.library import Library, Progress
 from desktop_app.core.settings import EmbedderSettings, embedder_dir
 
@@ -177,7 +177,10 @@ def sync(collection: str | None, as_json: bool) -> None:
 def status(as_json: bool) -> None:
     """Collections, documents, passages, skipped files and index health."""
     library = _library()
-    library.open_index()
+    try:
+        library.open_index()  # verifies the index against SQLite (needs the embedder)
+    except ModelFileError as err:
+        click.echo(f"kura: index not checked: {err}", err=True)
     _print_status(library, as_json)
 
 

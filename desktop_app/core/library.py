@@ -27,7 +27,14 @@ from desktop_app.core.errors import KuraError
 from desktop_app.core.ingest import Skipped, SkipReason, UnreadableFile, discover, parse
 from desktop_app.core.search import SearchOptions, SearchResponse, hybrid_search
 from desktop_app.core.settings import LibrarySettings, data_dir, embedder_dir
-from desktop_app.core.store import Database, NewChunk, OpenReport, StoreStatus, VectorIndex
+from desktop_app.core.store import (
+    Database,
+    Document,
+    NewChunk,
+    OpenReport,
+    StoreStatus,
+    VectorIndex,
+)
 
 Stage = Literal["scan", "embed", "index"]
 
@@ -209,7 +216,7 @@ class Library:
             self._drop_orphans()
         self.last_scan = ScanCounts(**counts)
 
-    def _scan_one(self, collection_id: int, item: Path | Skipped, known) -> str:
+    def _scan_one(self, collection_id: int, item: Path | Skipped, known: Document | None) -> str:
         if isinstance(item, Skipped):
             size, mtime = _stat_or_zero(item.path)
             if known and known.status == "skipped" and known.mtime_ns == mtime \
