@@ -61,6 +61,7 @@ class Recipe:
     block_8bit: int = 128
     block_table: int = 32
     table_scales_fp16: bool = True
+    table_symmetric: bool = False
     clip_search: bool = True  # 4-bit MatMuls: per-block clipping with the least error
     algorithm_4bit: str = "rtn"  # "rtn" or "hqq"
     symmetric: bool = False
@@ -102,21 +103,24 @@ ALL_ROLES = frozenset(ROLES)
 # most cosine lost per extra byte (on passages and on short queries) get 8 bits, within
 # the bytes left under 200 MB by the all-4-bit artifact.
 KURA_EIGHT_BIT = frozenset({
-    "v", "o@12-23", "down@18-23", "gate@18-23", "up@18-23", "dense1", "dense2",
+    "v", "k@0-5", "o@12-23", "down@12-23", "gate@18-23", "up@18-23", "dense1", "dense2",
 })
 RECIPES = {
     r.name: r
     for r in (
         Recipe("all-4bit", notes="every MatMul 4-bit"),
         Recipe("all-8bit", eight_bit=ALL_ROLES, notes="over budget: the ceiling of 8 bits"),
-        Recipe("kura-mixed", eight_bit=KURA_EIGHT_BIT,
+        # The table's zero points (3 MB) buy 8 bits for down@12-17 and k@0-5 instead.
+        Recipe("kura-mixed", eight_bit=KURA_EIGHT_BIT, table_symmetric=True,
                notes="the default: 8 bits where the sensitivity study says, clip search"),
-        Recipe("kura-mixed-rtn", eight_bit=KURA_EIGHT_BIT, clip_search=False,
+        Recipe("kura-mixed-rtn", eight_bit=KURA_EIGHT_BIT, table_symmetric=True,
+               clip_search=False,
                notes="the default without the clip search (plain round-to-nearest)"),
         Recipe("kura-mixed-table128", eight_bit=KURA_EIGHT_BIT, block_table=128,
                table_scales_fp16=False,
                notes="the default with the usual token table (block 128, fp32 scales)"),
-        Recipe("kura-mixed-int8", eight_bit=KURA_EIGHT_BIT, accuracy_level=4,
+        Recipe("kura-mixed-int8", eight_bit=KURA_EIGHT_BIT, table_symmetric=True,
+               accuracy_level=4,
                notes="the default's weights with int8 compute (accuracy_level 4)"),
     )
 }
@@ -360,7 +364,7 @@ def apply_plan(
         say("4-bit token table")
         table_config = DefaultWeightOnlyQuantConfig(
             block_size=recipe.block_table,
-            is_symmetric=recipe.symmetric,
+            is_symmetric=recipe.table_symmetric,
             bits=4,
             op_types_to_quantize=("Gather",),
             quant_axes=(("Gather", 1),),
