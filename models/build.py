@@ -162,7 +162,10 @@ def main() -> None:
     if args.install:
         install(folder)
     if args.write_manifest:
+        from desktop_app.core.model_files.catalog import sync_kura_build
+
         shutil.copy2(folder / "manifest.json", MANIFEST)
+        sync_kura_build(MANIFEST)  # the app's catalog pins the same files
     print(folder)
 
 

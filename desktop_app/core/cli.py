@@ -232,7 +232,21 @@ def watch(collection: str | None) -> None:
         pass
 
 
+def _register_subcommands() -> None:
+    from desktop_app.core.model_files_cli import register as register_models
+
+    register_models(cli)
+
+
+_register_subcommands()
+
+
 def main() -> None:
+    # Before anything can import huggingface_hub or a telemetry-minded library: after
+    # the first launch nothing in Kura may touch the network.
+    from desktop_app.core.model_files import enable_offline
+
+    enable_offline()
     cli()
 
 
