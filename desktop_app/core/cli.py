@@ -233,8 +233,10 @@ def watch(collection: str | None) -> None:
 
 
 def _register_subcommands() -> None:
+    from desktop_app.core.answer_cli import register as register_answers
     from desktop_app.core.model_files_cli import register as register_models
 
+    register_answers(cli)
     register_models(cli)
 
 

@@ -10,13 +10,16 @@ Choices worth knowing:
   truncated or foreign file is a ``ModelFileError`` naming it, not a crash or a bare
   "failed to load".
 - ``n_ctx`` is explicit (never the model's 128k training context); threads come from the
-  machine; layers go to the GPU only when llama.cpp reports GPU offload support.
+  machine (``LLMSettings`` says how many, and why); layers go to the GPU only when
+  llama.cpp reports GPU offload support.
 - ``swa_full=True``: Gemma 3 uses sliding-window attention in most layers. With the small
   SWA cache, positions that slid out of the window are gone, so the KV cache of a shared
-  prompt prefix cannot be reused for the next question (llama-cpp-python 0.3.36 does not
-  check this and would reuse it anyway, silently wrong). The full-size cache keeps every
-  position: reuse of the fixed instruction prefix is exact. It costs memory (about
-  0.8 GB more KV cache for Gemma 3 4B at 8k context); llama.cpp's own default is the same.
+  prompt prefix cannot be reused for the next question; llama-cpp-python 0.3.36 does not
+  check this and reuses it anyway, silently wrong (logits off by up to 15 after a
+  1.4k-token prompt: ``tests/core/answer/test_llm.py``). The full-size cache keeps every
+  position: reuse of the fixed instruction prefix is exact, up to rounding. It costs
+  memory (about 0.8 GB more KV cache for Gemma 3 4B at 8k context); llama.cpp's own
+  default is the same, and it is passed explicitly so no default change can undo it.
 - One lock: llama.cpp's context is not thread-safe. The lock is held for the whole life of
   a stream, so a second thread waits; the same thread starting a second stream before
   finishing the first gets a ``KuraError`` instead of a deadlock.
@@ -27,10 +30,13 @@ Choices worth knowing:
 
 from __future__ import annotations
 
+import ctypes
+import logging
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +44,40 @@ from typing import Any
 from desktop_app.core.answer.gguf import GGUFInfo, check_gguf
 from desktop_app.core.answer.settings import LLMSettings
 from desktop_app.core.errors import KuraError, ModelFileError
+
+_log = logging.getLogger("kura.llama")
+# A library does not print: the app decides where llama.cpp's chatter goes (if anywhere).
+_log.addHandler(logging.NullHandler())
+# ggml's levels: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5 (a continued line).
+# llama-cpp-python's own callback still maps an older numbering, which is why it prints
+# warnings such as the SWA-cache note on every load even with verbose=False.
+_LOG_LEVELS = {1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
+_ERROR = 4
+_llama_errors: deque[str] = deque(maxlen=8)  # llama.cpp's latest errors, for messages
+_log_callback: Any = None
+
+
+def _route_llama_log() -> None:
+    """Send llama.cpp's log to Python logging (``kura.llama``) instead of stderr, where
+    it would land in the middle of ``kura ask``'s output. Its errors are also the only
+    explanation of a failed load, so the latest are kept for the ModelFileError.
+    Process-wide and installed once; the ctypes callback must stay referenced."""
+    global _log_callback
+    if _log_callback is not None:
+        return
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def callback(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
+        message = text.decode("utf-8", "replace").strip()
+        if not message:
+            return
+        if level == _ERROR:
+            _llama_errors.append(message)
+        _log.log(_LOG_LEVELS.get(level, logging.DEBUG), message)
+
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+    _log_callback = callback
 
 
 @dataclass
@@ -148,20 +188,23 @@ class LlamaEngine(LLM):
 
         self.n_ctx = min(self.settings.n_ctx, self.info.context_length or self.settings.n_ctx)
         self.gpu_layers = -1 if self.settings.gpu and llama_supports_gpu_offload() else 0
+        _route_llama_log()
+        _llama_errors.clear()
         try:
             self._llama = Llama(
                 model_path=str(self.path),
                 n_ctx=self.n_ctx,
                 n_batch=self.settings.n_batch,
                 n_threads=self.settings.threads,
-                n_threads_batch=self.settings.threads,
+                n_threads_batch=self.settings.batch_threads,
                 n_gpu_layers=self.gpu_layers,
                 swa_full=True,  # see the module docstring: exact prefix reuse
                 seed=self.settings.seed,
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelFileError(self.path, f"llama.cpp could not load it ({exc})") from None
+            detail = "; ".join(_llama_errors) or str(exc)
+            raise ModelFileError(self.path, f"llama.cpp could not load it: {detail}") from None
         self._lock = threading.Lock()
         self._owner: int | None = None
 
@@ -224,14 +267,14 @@ class LlamaEngine(LLM):
                 return gen.stop_requested()
 
             # A token list (not the text) so llama-cpp-python does not tokenize it again.
-            chunks = llama.create_completion(
+            chunks: Generator[dict[str, Any], None, None] = llama.create_completion(
                 tokens,
                 max_tokens=gen.max_tokens,
                 temperature=gen.temperature,
                 seed=self.settings.seed,
                 stream=True,
                 stopping_criteria=StoppingCriteriaList([stop_at_next_token]),
-            )
+            )  # type: ignore[assignment]  # stream=True: a generator of chunks
             try:
                 for chunk in chunks:
                     choice = chunk["choices"][0]

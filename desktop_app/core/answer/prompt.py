@@ -19,8 +19,9 @@ Why the fixed prefix comes first: llama-cpp-python keeps the previous prompt's t
 the KV cache and only evaluates what follows the longest common prefix. With the
 instructions first, word for word the same each time, every question after the first
 skips re-reading them (``benchmarks/answer.py`` measures it). The prefix ends with a
-newline and every passage block starts with ``[``, which Gemma's tokenizer never merges,
-so the prefix tokenizes the same whatever follows (a test checks it).
+newline and every passage block starts with ``[``, which Gemma's tokenizer does not merge
+with it (a blank line would: "\n\n" is one token), so the prefix tokenizes the same
+whatever follows (a test checks it).
 
 Budget: the prompt may use the context minus the tokens reserved for the answer, counted
 with the model's own tokenizer. Passages are taken most relevant first; one that does not

@@ -40,7 +40,14 @@ class LLMSettings:
     # (128k tokens for Gemma 3 4B), gigabytes of KV cache a RAG answer never uses.
     n_ctx: int = 8192
     n_batch: int = 512  # prompt tokens per decode call
-    threads: int = field(default_factory=machine_threads)
+    # Generating a token is bound by memory bandwidth: half the CPUs (the physical cores
+    # on a hyper-threaded machine) is as fast as all of them, and it degrades gracefully
+    # when the CPU is shared (background embedding, the GUI). llama.cpp's threads wait
+    # for each other at every step, so one preempted thread stalls them all: measured on
+    # a busy 2-CPU machine, 2 threads made 1-24 tokens/s where 1 thread made 50-75.
+    threads: int = field(default_factory=lambda: max(1, machine_threads() // 2))
+    # Reading the prompt is compute-bound: every CPU helps.
+    batch_threads: int = field(default_factory=machine_threads)
     gpu: bool = True  # offload every layer when llama.cpp was built with GPU support
     seed: int = 0  # sampling is reproducible for a given prompt and temperature
 
@@ -57,3 +64,9 @@ class AnswerSettings:
     temperature: float = 0.2  # low: the answer should restate the passages, not invent
     history_questions: int = 2  # earlier questions shown to the model in a conversation
     decline_below: float = DECLINE_BELOW  # calibrated relevance under which Kura declines
+    # Passages less likely than this to be relevant are not given to the model: search
+    # always returns k results, and on a small library most are unrelated (relevance
+    # 0.00-0.02 on corp_kb). They would cost prompt reading time (the first token waits
+    # for it) and distract a small model. Keyword-only hits (not embedded yet, no
+    # relevance) are kept. 0 gives the model every retrieved passage that fits.
+    min_relevance: float = 0.1

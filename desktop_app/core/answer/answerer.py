@@ -1,0 +1,270 @@
+"""Answering a question from the library: retrieve, decline or prompt, stream, cite.
+
+    answerer = Answerer(library)
+    stream = answerer.ask("如何重置密码?")
+    for piece in stream:           # text as it is written; stream.cancel() from any thread
+        print(piece, end="")
+    answer = stream.answer         # text, cited sources, timings, declined or not
+
+The decline is Kura's, not the model's: when the best passage's calibrated relevance is
+below ``DECLINE_BELOW`` the documents do not hold the answer, and asking a model anyway
+invites a fluent invention. So Kura says it does not know, in the question's language,
+naming the collections it searched, without loading or calling the model.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from desktop_app.core.answer.citations import cited
+from desktop_app.core.answer.language import decline_message
+from desktop_app.core.answer.llm import LLM, GenerationStats, LlamaEngine
+from desktop_app.core.answer.prompt import Passage, Prompt, build_prompt
+from desktop_app.core.answer.settings import AnswerSettings, LLMSettings
+from desktop_app.core.library import Library
+from desktop_app.core.search import SearchResponse
+
+
+@dataclass(frozen=True)
+class Source:
+    """A passage given to the model as ``[number]``, with what is needed to check it."""
+
+    number: int
+    path: str
+    collection: str
+    title: str | None
+    location: str | None  # section, "page 3", "slide 2"...
+    page: int | None
+    snippet: str
+    score: float  # the fused search score (orders results)
+    relevance: float | None  # calibrated probability that it answers the question
+    truncated: bool = False  # cut to fit the context
+
+    @classmethod
+    def from_passage(cls, passage: Passage) -> Source:
+        r = passage.result
+        return cls(passage.number, r.path, r.collection, r.chunk.title, r.chunk.location,
+                   r.chunk.page, r.snippet, r.score, r.relevance, passage.truncated)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["score"] = round(self.score, 6)
+        data["relevance"] = None if self.relevance is None else round(self.relevance, 4)
+        return data
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds, and the model's speed. The wait a person sees before the first word is
+    ``retrieval_s + prompt_s + first_token_s``."""
+
+    retrieval_s: float = 0.0
+    prompt_s: float = 0.0  # packing the passages (tokenizing them)
+    first_token_s: float | None = None  # from the model's request to its first text
+    generation_s: float | None = None  # the model's whole run
+    tokens_per_s: float | None = None  # decode speed after the first token
+    prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0  # reused from the KV cache (the fixed prefix)
+    completion_tokens: int = 0
+
+    @classmethod
+    def of(cls, retrieval_s: float, prompt_s: float, stats: GenerationStats) -> Timings:
+        return cls(retrieval_s, prompt_s, stats.first_token_s, stats.total_s,
+                   stats.tokens_per_s, stats.prompt_tokens, stats.reused_tokens,
+                   stats.completion_tokens)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    sources: list[Source]  # the passages the text cites, in order of first citation
+    declined: bool
+    collections: list[str]  # what was searched
+    timings: Timings
+    passages: list[Source] = field(default_factory=list)  # all given to the model
+    query: str = ""  # what retrieval searched (a follow-up carries earlier terms)
+    cancelled: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "query": self.query,
+            "answer": self.text,
+            "sources": [s.as_dict() for s in self.sources],
+            "passages": [s.as_dict() for s in self.passages],
+            "declined": self.declined,
+            "cancelled": self.cancelled,
+            "collections": self.collections,
+            "timings": self.timings.as_dict(),
+        }
+
+
+class AnswerStream:
+    """One answer being written. Iterate for text pieces (the decline arrives as one
+    piece); ``answer`` is set when iteration ends, also when cancelled or closed early."""
+
+    def __init__(
+        self,
+        answerer: Answerer,
+        question: str,
+        query: str,
+        collections: Sequence[str] | None,
+        earlier: Sequence[str] = (),
+        should_stop: Callable[[], bool] | None = None,
+        on_done: Callable[[Answer], None] | None = None,
+    ) -> None:
+        self.question = question
+        self.query = query
+        self.collections = list(collections) if collections else None
+        self.earlier = list(earlier)
+        self.retrieved: SearchResponse | None = None
+        self.prompt: Prompt | None = None
+        self.passages: list[Source] = []  # known once retrieval and packing are done
+        self.answer: Answer | None = None
+        self._answerer = answerer
+        self._should_stop = should_stop
+        self._on_done = on_done
+        self._cancel = threading.Event()
+        self._iterator: Iterator[str] | None = None
+
+    def cancel(self) -> None:
+        """Stop at the next token (safe from any thread); the answer keeps what was
+        written and is marked cancelled."""
+        self._cancel.set()
+
+    def stop_requested(self) -> bool:
+        return self._cancel.is_set() or bool(self._should_stop and self._should_stop())
+
+    def __iter__(self) -> Iterator[str]:
+        if self._iterator is None:
+            self._iterator = self._run()
+        return self._iterator
+
+    def close(self) -> None:
+        if self._iterator is not None and hasattr(self._iterator, "close"):
+            self._iterator.close()
+
+    def result(self) -> Answer:
+        """Run to the end and return the answer."""
+        for _ in self:
+            pass
+        if self.answer is None:  # only if iteration was started elsewhere and abandoned
+            raise RuntimeError("this answer stream was closed before it finished")
+        return self.answer
+
+    def _finish(self, answer: Answer) -> None:
+        self.answer = answer
+        if self._on_done:
+            self._on_done(answer)
+
+    def _run(self) -> Iterator[str]:
+        answerer = self._answerer
+        settings = answerer.settings
+        start = time.perf_counter()
+        response = answerer.library.search(self.query, k=settings.passages_k,
+                                           collections=self.collections)
+        self.retrieved = response
+        retrieval_s = time.perf_counter() - start
+
+        def finish(text: str, declined: bool = False, cancelled: bool = False,
+                   timings: Timings | None = None) -> None:
+            self._finish(Answer(
+                question=self.question, text=text,
+                sources=cited(text, self.passages) if not declined else [],
+                declined=declined, collections=response.collections,
+                timings=timings or Timings(retrieval_s), passages=self.passages,
+                query=self.query, cancelled=cancelled))
+
+        if response.best_relevance < settings.decline_below:
+            text = decline_message(self.question, response.collections)
+            finish(text, declined=True)
+            yield text
+            return
+        if self.stop_requested():
+            finish("", cancelled=True)
+            return
+
+        llm = answerer.llm
+        packing = time.perf_counter()
+        # The best passage passed the decline threshold, so at least it clears this floor.
+        candidates = [r for r in response.results
+                      if r.relevance is None or r.relevance >= settings.min_relevance]
+        prompt = build_prompt(llm, self.question, candidates,
+                              llm.n_ctx - settings.max_answer_tokens, self.earlier)
+        prompt_s = time.perf_counter() - packing
+        self.prompt = prompt
+        self.passages = [Source.from_passage(p) for p in prompt.passages]
+
+        generation = llm.generate(prompt.text, settings.max_answer_tokens,
+                                  settings.temperature, should_stop=self.stop_requested)
+        pieces: list[str] = []
+        try:
+            for piece in generation:
+                pieces.append(piece)
+                yield piece
+        finally:
+            # Also on close() or an exception in the consumer: the answer so far counts.
+            generation.close()
+            cancelled = generation.cancelled or self.stop_requested() \
+                or generation.stats.finish_reason is None
+            finish("".join(pieces).strip(), cancelled=cancelled,
+                   timings=Timings.of(retrieval_s, prompt_s, generation.stats))
+
+
+class Answerer:
+    """Answers questions from a ``Library`` with a language model loaded once.
+
+    The model is loaded on the first question that needs it (a declined question does
+    not), unless one is given (tests, or an app that loads it ahead)."""
+
+    def __init__(
+        self,
+        library: Library,
+        llm: LLM | None = None,
+        settings: AnswerSettings | None = None,
+        llm_settings: LLMSettings | None = None,
+    ) -> None:
+        self.library = library
+        self.settings = settings or AnswerSettings()
+        self.llm_settings = llm_settings or LLMSettings()
+        self._llm = llm
+        self._loading = threading.Lock()
+
+    @property
+    def llm(self) -> LLM:
+        with self._loading:
+            if self._llm is None:
+                self._llm = LlamaEngine(self.llm_settings)
+            return self._llm
+
+    @property
+    def llm_loaded(self) -> bool:
+        return self._llm is not None
+
+    def ask(
+        self,
+        question: str,
+        collections: Sequence[str] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        *,
+        query: str | None = None,
+        earlier: Sequence[str] = (),
+        on_done: Callable[[Answer], None] | None = None,
+    ) -> AnswerStream:
+        """A stream of the answer to ``question``. Nothing runs until it is iterated.
+
+        ``query`` replaces the question for retrieval and ``earlier`` lists earlier
+        questions shown to the model (``Conversation`` sets both for follow-ups)."""
+        return AnswerStream(self, question.strip(), (query or question).strip(), collections,
+                            earlier, should_stop, on_done)
+
+    def answer(self, question: str, collections: Sequence[str] | None = None) -> Answer:
+        return self.ask(question, collections).result()

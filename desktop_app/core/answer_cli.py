@@ -1,0 +1,148 @@
+"""``kura ask`` and ``kura chat``: the answering commands, a client of ``core.answer``.
+
+They live apart from ``cli.py`` and are attached with ``register(cli)``. Output follows
+the rest of the CLI: text for people (the answer streams as it is written, the sources
+after it), one JSON object per answer with ``--json``, and errors the user can act on as
+one line with exit code 2. Ctrl+C stops the answer being written (the model stays
+loaded: in ``chat`` the next question works).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from desktop_app.core.answer import Answer, Answerer, AnswerStream, Conversation, Source
+from desktop_app.core.answer.gguf import check_gguf
+from desktop_app.core.answer.settings import AnswerSettings, LLMSettings
+from desktop_app.core.library import Library
+
+
+def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``cli.user_errors``, imported when a command runs: importing ``cli`` here would
+    make ``python -m desktop_app.core.cli`` import itself twice, circularly."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from desktop_app.core.cli import user_errors
+
+        return user_errors(func)(*args, **kwargs)
+
+    return wrapper
+
+
+def _library() -> Library:
+    return Library()
+
+
+def _answerer(library: Library, max_tokens: int | None) -> Answerer:
+    llm_settings = LLMSettings()
+    # Checked now, not at the first question that needs the model: a missing model
+    # should not surface only after some questions were declined without it.
+    check_gguf(llm_settings.resolved_path())
+    settings = AnswerSettings()
+    if max_tokens:
+        settings = AnswerSettings(max_answer_tokens=max_tokens)
+    return Answerer(library, settings=settings, llm_settings=llm_settings)
+
+
+_max_tokens = click.option("--max-tokens", type=click.IntRange(1, 4096), default=None,
+                           help=f"Longest answer in tokens (default "
+                                f"{AnswerSettings().max_answer_tokens}).")
+
+
+def _where(source: Source) -> str:
+    where = source.location or (f"page {source.page}" if source.page else "")
+    return f" ({where})" if where else ""
+
+
+def _print_answer(stream: AnswerStream, as_json: bool) -> Answer:
+    """Stream one answer to the terminal (or collect it for --json) and list its sources."""
+    try:
+        for piece in stream:
+            if not as_json:
+                click.echo(piece, nl=False)
+                sys.stdout.flush()
+    except KeyboardInterrupt:
+        stream.cancel()
+        stream.close()
+    answer = stream.answer
+    if answer is None:  # interrupted before retrieval finished
+        raise click.Abort
+    if as_json:
+        click.echo(json.dumps(answer.as_dict(), ensure_ascii=False))
+        return answer
+    click.echo()
+    if answer.cancelled:
+        click.echo("(stopped)", err=True)
+    if answer.sources:
+        click.echo("\nSources:")
+        for s in answer.sources:
+            click.echo(f"  [{s.number}] {s.path}{_where(s)}  [{s.collection}]")
+            click.echo(f"      {s.snippet}")
+    elif answer.passages:
+        click.echo("\nThe answer cites no passage. Passages it was given:")
+        for s in answer.passages:
+            click.echo(f"  [{s.number}] {s.path}{_where(s)}  [{s.collection}]")
+    t = answer.timings
+    if not answer.declined and t.first_token_s is not None:
+        speed = f", {t.tokens_per_s:.1f} tokens/s" if t.tokens_per_s else ""
+        click.echo(f"(retrieval {t.retrieval_s:.2f} s, first token {t.first_token_s:.2f} s"
+                   f"{speed}, prompt {t.prompt_tokens} tokens)", err=True)
+    return answer
+
+
+@click.command()
+@click.argument("question")
+@click.option("--collection", "-c", "collections", multiple=True,
+              help="Answer only from this collection (repeatable).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: answer, sources, declined, collections, timings.")
+@_max_tokens
+@_user_errors
+def ask(question: str, collections: tuple[str, ...], as_json: bool,
+        max_tokens: int | None) -> None:
+    """Answer QUESTION from your documents, citing them."""
+    answerer = _answerer(_library(), max_tokens)
+    _print_answer(answerer.ask(question, list(collections) or None), as_json)
+
+
+@click.command()
+@click.option("--collection", "-c", "collections", multiple=True,
+              help="Answer only from this collection (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per answer.")
+@_max_tokens
+@_user_errors
+def chat(collections: tuple[str, ...], as_json: bool, max_tokens: int | None) -> None:
+    """Ask questions in a row; follow-ups may refer to earlier ones. 'exit' or Ctrl+D ends."""
+    conversation = Conversation(_answerer(_library(), max_tokens), list(collections) or None)
+    stdin = sys.stdin
+    interactive = stdin.isatty()
+    if interactive:
+        click.echo("Ask about your documents ('exit' or Ctrl+D to quit).", err=True)
+    while True:
+        if interactive:
+            click.echo("\n> ", nl=False, err=True)
+        try:
+            line = stdin.readline()
+        except KeyboardInterrupt:
+            break
+        if not line:
+            break
+        question = line.strip()
+        if not question:
+            continue
+        if question.casefold() in {"exit", "quit"}:
+            break
+        _print_answer(conversation.ask(question), as_json)
+
+
+def register(cli_group: click.Group) -> None:
+    """Attach ``ask`` and ``chat`` to the ``kura`` command group."""
+    cli_group.add_command(ask)
+    cli_group.add_command(chat)
