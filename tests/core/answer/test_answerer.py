@@ -176,3 +176,18 @@ def test_answer_as_dict_is_json_ready(answerer: Answerer) -> None:
     data = answerer.answer("如何重置密码?").as_dict()
     assert {"answer", "sources", "declined", "collections", "timings"} <= data.keys()
     assert json.loads(json.dumps(data, ensure_ascii=False)) == data
+
+
+def test_asking_opens_no_network_connection(kb_library: Library, engine: LlamaEngine) -> None:
+    """Offline for good: retrieval, the decline path and a streamed answer on the real
+    models, under a guard that blocks (and records) any non-loopback connection."""
+    from desktop_app.core.model_files import socket_guard
+
+    answerer = Answerer(kb_library, llm=engine,
+                        settings=AnswerSettings(max_answer_tokens=8, temperature=0.0))
+    with socket_guard() as guard:
+        answered = answerer.answer("如何重置密码?")
+        declined = answerer.answer("公司的股票期权怎么行权?")
+    assert answered.passages and not answered.declined
+    assert declined.declined
+    assert guard.attempts == []
