@@ -11,29 +11,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 import click
 
 from desktop_app.core.answer import Answer, Answerer, AnswerStream, Conversation, Source
 from desktop_app.core.answer.gguf import check_gguf
 from desktop_app.core.answer.settings import AnswerSettings, LLMSettings
+from desktop_app.core.cli_errors import user_errors
 from desktop_app.core.library import Library
-
-
-def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``cli.user_errors``, imported when a command runs: importing ``cli`` here would
-    make ``python -m desktop_app.core.cli`` import itself twice, circularly."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from desktop_app.core.cli import user_errors
-
-        return user_errors(func)(*args, **kwargs)
-
-    return wrapper
 
 
 def _library() -> Library:
@@ -104,7 +89,7 @@ def _print_answer(stream: AnswerStream, as_json: bool) -> Answer:
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object: answer, sources, declined, collections, timings.")
 @_max_tokens
-@_user_errors
+@user_errors
 def ask(question: str, collections: tuple[str, ...], as_json: bool,
         max_tokens: int | None) -> None:
     """Answer QUESTION from your documents, citing them."""
@@ -117,7 +102,7 @@ def ask(question: str, collections: tuple[str, ...], as_json: bool,
               help="Answer only from this collection (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per answer.")
 @_max_tokens
-@_user_errors
+@user_errors
 def chat(collections: tuple[str, ...], as_json: bool, max_tokens: int | None) -> None:
     """Ask questions in a row; follow-ups may refer to earlier ones. 'exit' or Ctrl+D ends."""
     conversation = Conversation(_answerer(_library(), max_tokens), list(collections) or None)

@@ -8,30 +8,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable
-from functools import wraps
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from desktop_app import __version__
+from desktop_app.core.cli_errors import user_errors
 from desktop_app.core.embedder import MATRYOSHKA_DIMS, Embedder
-from desktop_app.core.errors import KuraError, ModelFileError
+from desktop_app.core.errors import ModelFileError
 from desktop_app.core.library import Library, Progress
 from desktop_app.core.settings import EmbedderSettings, embedder_dir
-
-
-def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except KuraError as exc:
-            click.echo(f"kura: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper
 
 
 @click.group()
