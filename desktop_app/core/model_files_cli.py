@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import click
 
-from desktop_app.core.errors import KuraError
+from desktop_app.core.cli_errors import user_errors
 from desktop_app.core.model_files.catalog import ROLES, Role
 from desktop_app.core.model_files.errors import Cancelled
 from desktop_app.core.model_files.fetcher import fetch, plan
@@ -27,18 +27,17 @@ ROLE_TITLES = {"embedder": "Embedder (search)", "llm": "Language model (answers)
 
 
 def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    # desktop_app.core.cli.user_errors does the same; not imported, because cli.py imports
-    # this module to register the group (a cycle), and it pulls in the whole library.
+    """The shared ``user_errors``, plus what a download adds: a cancelled or interrupted
+    fetch exits 130 and says how to resume."""
+    reporting = user_errors(func)
+
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            return reporting(*args, **kwargs)
         except Cancelled as exc:
             click.echo(f"kura: {exc}", err=True)
             sys.exit(130)
-        except KuraError as exc:
-            click.echo(f"kura: {exc}", err=True)
-            sys.exit(2)
         except KeyboardInterrupt:
             click.echo("kura: stopped; run the same command again to resume", err=True)
             sys.exit(130)

@@ -69,6 +69,14 @@ def digest_file(
     return Digest(sha256.hexdigest(), git.hexdigest(), done)
 
 
+def file_size(path: Path) -> int | None:
+    """The size of a file, or None when it is missing or unreadable."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
 def sha256_file(path: Path) -> str:
     return digest_file(path).sha256
 

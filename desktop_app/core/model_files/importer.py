@@ -28,6 +28,7 @@ from desktop_app.core.model_files.checksums import (
     Digest,
     Expected,
     check_digest,
+    file_size,
     parse_checksum_file,
 )
 from desktop_app.core.model_files.downloader import check_free_space
@@ -160,7 +161,7 @@ def _match(catalog: Catalog, role: Role, found: dict[str, list[Path]],
 
 def _candidate(file: CatalogFile, found: dict[str, list[Path]], sized: bool) -> Path | None:
     paths = [p for p in found.get(file.basename, [])
-             if not sized or file.size is None or _size(p) == file.size]
+             if not sized or file.size is None or file_size(p) == file.size]
     if not paths:
         return None
     # Prefer the hub's layout (".../onnx/model.onnx") when the name has folders in it.
@@ -185,7 +186,7 @@ def _stage(bundle: Bundle, sources: dict[CatalogFile, Path], sums: dict[str, str
         plan.append((file, source, expected))
     if problems:
         return problems
-    needed = sum(_size(src) or 0 for _f, src, _e in plan) + bundle.extra_bytes
+    needed = sum(file_size(src) or 0 for _f, src, _e in plan) + bundle.extra_bytes
     check_free_space(downloads_dir(), needed)
     for file, source, expected in plan:
         try:
@@ -258,10 +259,3 @@ def copy_verified(source: Path, dest: Path, expected: Expected,
         raise
     os.replace(part, dest)
     return dest
-
-
-def _size(path: Path) -> int | None:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return None

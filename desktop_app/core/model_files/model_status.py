@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from desktop_app.core.model_files.catalog import Bundle, Catalog, Role, load_catalog
-from desktop_app.core.model_files.checksums import digest_file
+from desktop_app.core.model_files.checksums import digest_file, file_size
 from desktop_app.core.model_files.locations import (
     DOWNLOADS,
     LLM_PATH_ENV,
@@ -217,7 +217,7 @@ def _pinned_match(catalog: Catalog, target: Path) -> Bundle | None:
         if not all(f.sha256 and f.size is not None for f in bundle.files):
             continue
         heavy = [f for f in bundle.required if not f.name.endswith(".json")]
-        if heavy and all(_size(target / f.install_as) == f.size for f in heavy):
+        if heavy and all(file_size(target / f.install_as) == f.size for f in heavy):
             return bundle
     return None
 
@@ -256,10 +256,3 @@ def _partial_downloads() -> list[PartialDownload]:
         name = str(part.relative_to(root / bundle))[: -len(".part")]
         found.append(PartialDownload(bundle, name, part.stat().st_size))
     return found
-
-
-def _size(path: Path) -> int | None:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return None
