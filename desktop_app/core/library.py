@@ -26,7 +26,7 @@ from desktop_app.core.embedder import Embedder, document_input
 from desktop_app.core.errors import KuraError
 from desktop_app.core.ingest import Skipped, SkipReason, UnreadableFile, discover, parse
 from desktop_app.core.search import SearchOptions, SearchResponse, hybrid_search
-from desktop_app.core.settings import LibrarySettings, data_dir, embedder_dir
+from desktop_app.core.settings import EmbedderSettings, LibrarySettings, data_dir, embedder_dir
 from desktop_app.core.store import (
     Database,
     Document,
@@ -65,9 +65,11 @@ class Library:
         home: Path | None = None,
         settings: LibrarySettings | None = None,
         embedder: Embedder | None = None,
+        embedder_settings: EmbedderSettings | None = None,
     ) -> None:
         self.home = Path(home) if home else data_dir()
         self.settings = settings or LibrarySettings()
+        self.embedder_settings = embedder_settings
         self.db = Database(self.home / "library.sqlite3")
         self.index = VectorIndex(
             self.home / "index" / f"vectors-{self.settings.index_dim}.hnsw",
@@ -84,8 +86,12 @@ class Library:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = Embedder(embedder_dir())
+            self._embedder = Embedder(embedder_dir(), self.embedder_settings)
         return self._embedder
+
+    @property
+    def embedder_loaded(self) -> bool:
+        return self._embedder is not None
 
     @property
     def chunker(self) -> Chunker:
@@ -171,6 +177,39 @@ class Library:
         self._drop_orphans()
         return removed
 
+    def rename_collection(self, name: str, new_name: str) -> str:
+        """Rename a collection; returns the name as stored (trimmed)."""
+        found = self.db.get_collection(name)
+        if found is None:
+            raise KuraError(f"no collection named {name!r}")
+        self.db.rename_collection(found.id, new_name)
+        renamed = self.db.get_collection_by_id(found.id)
+        return renamed.name if renamed else new_name
+
+    def retry(
+        self,
+        paths: Iterable[str | Path],
+        embed: bool = True,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Iterator[Progress]:
+        """Read skipped files again, whatever their size and date say (the user fixed
+        the file, or installed what was missing); still unreadable ones stay skipped
+        with the new reason."""
+        wanted = {str(Path(p)) for p in paths}
+        skipped = [d for d in self.db.documents() if d.status == "skipped" and d.path in wanted]
+        for n, doc in enumerate(skipped, 1):
+            if should_stop and should_stop():
+                return
+            path = Path(doc.path)
+            item: Path | Skipped = path
+            if not path.is_file():
+                reason = SkipReason.VANISHED
+                item = Skipped(path, reason, UnreadableFile(path, reason, "").message)
+            outcome = self._scan_one(doc.collection_id, item, None)
+            yield Progress("scan", n, len(skipped), doc.path, outcome)
+        if embed:
+            yield from self.embed_pending(should_stop)
+
     def remove_collection(self, name: str) -> None:
         found = self.db.get_collection(name)
         if found is None:
@@ -201,15 +240,23 @@ class Library:
         known = {d.path: d for d in self.db.documents(collection_id=collection_id)}
         seen: list[str] = []
         counts = dict.fromkeys(("new", "changed", "unchanged", "skipped", "removed"), 0)
-        for n, item in enumerate(discover(root), 1):
+        # Walk first, read second: walking is cheap next to parsing, and knowing how many
+        # files there are lets a progress bar say how far along the reading is.
+        found: list[Path | Skipped] = []
+        for item in discover(root):
             if should_stop and should_stop():
                 return  # nothing is deleted on a partial scan
+            found.append(item)
+        yield Progress("scan", 0, len(found), str(root))
+        for n, item in enumerate(found, 1):
+            if should_stop and should_stop():
+                return
             path = item.path if isinstance(item, Skipped) else item
             key = str(path)
             seen.append(key)
             outcome = self._scan_one(collection_id, item, known.get(key))
             counts[outcome] += 1
-            yield Progress("scan", n, None, key, outcome)
+            yield Progress("scan", n, len(found), key, outcome)
         gone = self.db.delete_missing(collection_id, root, seen)
         counts["removed"] = len(gone)
         if gone:

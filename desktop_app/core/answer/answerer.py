@@ -43,12 +43,20 @@ class Source:
     score: float  # the fused search score (orders results)
     relevance: float | None  # calibrated probability that it answers the question
     truncated: bool = False  # cut to fit the context
+    # Where the passage sits in its document, so a viewer can show it in place (and a
+    # saved chat can still show it after the library has re-indexed the file).
+    chunk_id: int | None = None
+    start_char: int | None = None
+    end_char: int | None = None
+    text: str = ""
 
     @classmethod
     def from_passage(cls, passage: Passage) -> Source:
         r = passage.result
-        return cls(passage.number, r.path, r.collection, r.chunk.title, r.chunk.location,
-                   r.chunk.page, r.snippet, r.score, r.relevance, passage.truncated)
+        c = r.chunk
+        return cls(passage.number, r.path, r.collection, c.title, c.location, c.page,
+                   r.snippet, r.score, r.relevance, passage.truncated, c.id, c.start_char,
+                   c.end_char, c.text)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

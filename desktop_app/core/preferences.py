@@ -1,0 +1,153 @@
+"""The user's settings, kept in ``<data dir>/settings.json``.
+
+Loading never fails: a missing or damaged file gives the defaults, an unknown key is
+ignored (a newer Kura may have written it), and a value of the wrong type or out of range
+falls back or is clamped field by field, so one bad entry does not reset the rest. The
+answer settings are imported only when asked for: ``desktop_app.core.answer`` loads the
+whole answering pipeline, which the settings dialog should not wait for.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+from desktop_app.core.errors import KuraError
+from desktop_app.core.relevance import DECLINE_BELOW
+from desktop_app.core.settings import LibrarySettings, data_dir
+from desktop_app.core.store.atomic_files import write_atomically
+
+if TYPE_CHECKING:
+    from desktop_app.core.answer.settings import AnswerSettings, LLMSettings
+
+Theme = Literal["system", "light", "dark"]
+UILanguage = Literal["system", "en", "zh_CN"]
+
+SCHEMA_VERSION = 1
+INDEX_DIMS = (768, 512, 256, 128)  # the embedder's Matryoshka dimensions
+PASSAGES_RANGE = (1, 20)
+ANSWER_TOKENS_RANGE = (64, 2048)
+
+
+@dataclass(frozen=True)
+class Preferences:
+    threads: int = 0  # 0 = automatic (the machine's choice)
+    max_answer_tokens: int = 512
+    passages_k: int = 8
+    decline_below: float = DECLINE_BELOW
+    index_dim: int = 768
+    theme: Theme = "system"
+    language: UILanguage = "system"
+    mirror: str = ""  # model download mirror; "" = the hub (or $HF_ENDPOINT)
+    watch_folders: bool = True
+
+    def library_settings(self) -> LibrarySettings:
+        return LibrarySettings(index_dim=self.index_dim)
+
+    def answer_settings(self) -> AnswerSettings:
+        from desktop_app.core.answer.settings import AnswerSettings
+
+        return AnswerSettings(passages_k=self.passages_k,
+                              max_answer_tokens=self.max_answer_tokens,
+                              decline_below=self.decline_below)
+
+    def llm_settings(self) -> LLMSettings:
+        """A thread count the user chose caps both of llama.cpp's pools: they asked Kura
+        to use that many CPUs, so reading the prompt should not take them all either."""
+        from desktop_app.core.answer.settings import LLMSettings
+
+        if self.threads > 0:
+            return LLMSettings(threads=self.threads, batch_threads=self.threads)
+        return LLMSettings()
+
+    def embedder_threads(self) -> int | None:
+        """None: the embedder's own default (every CPU)."""
+        return self.threads if self.threads > 0 else None
+
+    def validated(self) -> Preferences:
+        """These preferences with every value in range (clamped, or the default)."""
+        default = Preferences()
+        decline = float(self.decline_below)
+        return replace(
+            self,
+            threads=_clamp(self.threads, 0, os.cpu_count() or 1),
+            max_answer_tokens=_clamp(self.max_answer_tokens, *ANSWER_TOKENS_RANGE),
+            passages_k=_clamp(self.passages_k, *PASSAGES_RANGE),
+            decline_below=min(max(decline, 0.0), 1.0) if math.isfinite(decline)
+            else default.decline_below,
+            index_dim=self.index_dim if self.index_dim in INDEX_DIMS else default.index_dim,
+            theme=self.theme if self.theme in get_args(Theme) else default.theme,
+            language=self.language if self.language in get_args(UILanguage)
+            else default.language,
+            mirror=_valid_mirror(self.mirror),
+        )
+
+
+FIELD_HELP: dict[str, str] = {
+    "threads": "CPU threads for embedding and answering; 0 lets Kura choose for this machine.",
+    "max_answer_tokens": "Longest answer, in tokens (64-2048); longer answers take longer.",
+    "passages_k": "Passages retrieved from your documents for each answer (1-20).",
+    "decline_below": "Kura says it does not know when the best passage's relevance is "
+                     "below this (0-1).",
+    "index_dim": "Vector size of the search index (768, 512, 256 or 128); smaller uses "
+                 "less memory, re-indexes the library when changed.",
+    "theme": "Colour theme: system, light or dark.",
+    "language": "Language of the interface: system, en or zh_CN.",
+    "mirror": "Base URL of a Hugging Face mirror for model downloads; empty uses the hub.",
+    "watch_folders": "Re-index folders automatically when their files change.",
+}
+
+
+def preferences_path() -> Path:
+    return data_dir() / "settings.json"
+
+
+def load_preferences(path: Path | None = None) -> Preferences:
+    """The saved preferences, or the defaults for whatever is missing or wrong."""
+    path = path if path is not None else preferences_path()
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):  # missing, unreadable, not JSON (or not UTF-8)
+        return Preferences()
+    if not isinstance(data, dict):
+        return Preferences()
+    values = {}
+    for field in fields(Preferences):
+        if field.name in data and _same_type(data[field.name], field.default):
+            values[field.name] = data[field.name]
+    return Preferences(**values).validated()
+
+
+def save_preferences(prefs: Preferences, path: Path | None = None) -> None:
+    path = path if path is not None else preferences_path()
+    data = {"version": SCHEMA_VERSION, **asdict(prefs)}
+    write_atomically(path, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def _same_type(value: Any, default: Any) -> bool:
+    # bool is an int to Python, but `"threads": true` is a mistake, not one thread.
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    return min(max(int(value), low), high)
+
+
+def _valid_mirror(mirror: str) -> str:
+    """The mirror as downloads will use it, or "" if it is not an http(s) URL."""
+    if not mirror.strip():
+        return ""
+    from desktop_app.core.model_files.mirror import check_base_url
+
+    try:
+        return check_base_url(mirror)
+    except KuraError:
+        return ""

@@ -1,0 +1,179 @@
+"""Background work: superqt workers, and one lane for everything that writes the library.
+
+- ``background(fn)`` runs a function or generator on a pool thread; results, yielded
+  values and errors arrive on the GUI thread as signals. Workers never touch widgets.
+- ``JobLane`` runs library jobs (add, sync, retry, embed) one at a time, in order, the
+  way Anki sends all database work through one executor: two jobs never race on the same
+  documents, and "pause", "resume" and "stop" have one obvious meaning.
+
+Stopping is cooperative: superqt checks for a quit request between two yields, and the
+core's jobs yield only at safe points (every file and every embedding batch is its own
+transaction). ``JobWorker`` then closes the generator on the worker thread, so the job's
+own clean-up (saving the vector index) runs there, not on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QThreadPool, Signal
+from superqt.utils import FunctionWorker, GeneratorWorker, WorkerBase, create_worker
+
+# Indexing, answering, a download, the file watcher and a model load can all be running
+# at once; Qt's default pool (one thread per CPU) would queue them behind each other.
+MIN_POOL_THREADS = 8
+
+
+def ensure_pool() -> None:
+    pool = QThreadPool.globalInstance()
+    pool.setMaxThreadCount(max(pool.maxThreadCount(), MIN_POOL_THREADS))
+
+
+class JobWorker(GeneratorWorker):
+    """A generator worker that closes its generator on the worker thread when it ends,
+    also when it was asked to quit."""
+
+    def work(self) -> Any:
+        try:
+            return super().work()
+        finally:
+            self._gen.close()
+
+
+def background(
+    fn: Callable[..., Any],
+    *args: Any,
+    on_result: Callable[[Any], None] | None = None,
+    on_yield: Callable[[Any], None] | None = None,
+    on_error: Callable[[BaseException], None] | None = None,
+    on_finished: Callable[[], None] | None = None,
+    start: bool = True,
+    **kwargs: Any,
+) -> WorkerBase:
+    """Run ``fn(*args, **kwargs)`` on a pool thread. A generator function becomes a
+    ``JobWorker``; its yields reach ``on_yield`` on the GUI thread, in order."""
+    ensure_pool()
+    worker_class = JobWorker if inspect.isgeneratorfunction(fn) else FunctionWorker
+    worker: WorkerBase = create_worker(fn, *args, _start_thread=False,
+                                       _worker_class=worker_class,
+                                       _ignore_errors=on_error is not None, **kwargs)
+    if on_result:
+        worker.returned.connect(on_result)
+    if on_yield and isinstance(worker, GeneratorWorker):
+        worker.yielded.connect(on_yield)
+    if on_error:
+        worker.errored.connect(on_error)
+    if on_finished:
+        worker.finished.connect(lambda *_args: on_finished())
+    if start:
+        worker.start()
+    return worker
+
+
+@dataclass
+class _Job:
+    name: str
+    factory: Callable[[], Iterator[Any]]
+
+
+class JobLane(QObject):
+    """Library jobs, one at a time. A job is a factory of a generator of progress."""
+
+    started = Signal(str)  # job name
+    progressed = Signal(str, object)  # job name, what the job yielded
+    finished = Signal(str, bool)  # job name, ran to the end (not stopped)
+    failed = Signal(str, object)  # job name, the exception
+    idle = Signal()  # nothing running and nothing queued
+    paused_changed = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._queue: deque[_Job] = deque()
+        self._worker: GeneratorWorker | None = None
+        self._current: str | None = None
+        self._paused = False
+        self._stopping = False
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None or bool(self._queue)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def current(self) -> str | None:
+        return self._current
+
+    def submit(self, name: str, factory: Callable[[], Iterator[Any]]) -> None:
+        self._queue.append(_Job(name, factory))
+        self._next()
+
+    def pause(self) -> None:
+        """Hold the running job at its next safe point; queued jobs wait too."""
+        if self._paused:
+            return
+        self._paused = True
+        if self._worker is not None:
+            self._worker.pause()
+        self.paused_changed.emit(True)
+
+    def resume(self) -> None:
+        if not self._paused:
+            return
+        self._paused = False
+        if self._worker is not None:
+            self._worker.resume()
+        self.paused_changed.emit(False)
+        self._next()
+
+    def stop(self) -> None:
+        """Stop the running job at its next safe point and drop the queued ones."""
+        self._queue.clear()
+        if self._worker is not None:
+            self._stopping = True
+            self._worker.quit()  # a paused worker notices it too
+        if self._paused:
+            self._paused = False
+            self.paused_changed.emit(False)
+
+    def _next(self) -> None:
+        if self._worker is not None or self._paused:
+            return
+        if not self._queue:
+            self.idle.emit()
+            return
+        job = self._queue.popleft()
+        self._current = job.name
+        self._stopping = False
+
+        def run() -> Iterator[Any]:
+            yield from job.factory()
+
+        name = job.name
+
+        def progressed(value: object) -> None:
+            self.progressed.emit(name, value)
+
+        def failed(exc: BaseException) -> None:
+            self.failed.emit(name, exc)
+            self._done(name, False)
+
+        worker = background(run, on_yield=progressed, on_error=failed, start=False)
+        assert isinstance(worker, GeneratorWorker)
+        worker.returned.connect(lambda _result: self._done(name, True))
+        worker.aborted.connect(lambda *_args: self._done(name, False))
+        self._worker = worker
+        self.started.emit(job.name)
+        worker.start()
+
+    def _done(self, name: str, completed: bool) -> None:
+        self._worker = None
+        self._current = None
+        self.finished.emit(name, completed and not self._stopping)
+        self._next()

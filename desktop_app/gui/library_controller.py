@@ -1,0 +1,283 @@
+"""The library as the window sees it: collections, indexing progress, the file watcher.
+
+It owns the core ``Library`` and the ``JobLane`` that writes to it, turns the core's
+``Progress`` into one line of text and a fraction for the progress bar, and tells views
+what changed through signals. No widget code here, and no library call on the GUI thread
+(opening the database migrates it, which is a write).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+from desktop_app.core.library import Library, Progress
+from desktop_app.core.model_files.progress import RateMeter, eta_seconds
+from desktop_app.core.preferences import Preferences
+from desktop_app.core.settings import EmbedderSettings
+from desktop_app.core.store import StoreStatus
+from desktop_app.core.watch import watch_library
+from desktop_app.gui.jobs import JobLane, background
+from desktop_app.gui.strings import tr
+
+LOADING_MODEL = "loading-model"  # yielded before the embedder is loaded (takes ~1 s)
+
+
+@dataclass(frozen=True)
+class IndexingState:
+    """What the progress area shows."""
+
+    text: str
+    fraction: float | None  # None: busy, amount unknown
+    running: bool
+    paused: bool
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "…"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}:{seconds:02d}"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}"
+
+
+class ProgressText:
+    """Core ``Progress`` → the progress line (rate and ETA over the last seconds)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._meter = RateMeter(clock=clock)
+
+    def reset(self) -> None:
+        self._meter.reset()
+
+    def describe(self, event: Any) -> tuple[str, float | None]:
+        if event == LOADING_MODEL:
+            return tr("index.loading"), None
+        if not isinstance(event, Progress):
+            return "", None
+        if event.stage == "scan":
+            if not event.total:
+                return tr("index.scan_unknown"), None
+            return (tr("index.scan", done=event.done, total=event.total),
+                    event.done / event.total)
+        if event.stage == "embed":
+            total = max(event.total or 0, event.done)
+            rate = self._meter.update(event.done)
+            fraction = event.done / total if total else None
+            if rate is None or rate <= 0:
+                return tr("index.embed_start", done=event.done, total=total), fraction
+            eta = eta_seconds(event.done, total, rate)
+            return (tr("index.embed", done=event.done, total=total, rate=f"{rate:.1f}",
+                       eta=format_duration(eta)), fraction)
+        return tr("index.index"), (event.done / event.total) if event.total else None
+
+
+class LibraryController(QObject):
+    opened = Signal()
+    status_changed = Signal(object)  # StoreStatus
+    indexing_changed = Signal(object)  # IndexingState
+    error = Signal(str)
+
+    def __init__(self, preferences: Preferences, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.preferences = preferences
+        self.library: Library | None = None
+        self.lane = JobLane(self)
+        self.status: StoreStatus | None = None
+        self.watching = False
+        self._progress = ProgressText()
+        self._watcher: Any = None
+        self._watcher_stop = threading.Event()
+        self._can_index = False
+        self._paused_for_answer = False
+        self.lane.progressed.connect(self._on_progress)
+        self.lane.started.connect(lambda _name: self._progress.reset())
+        self.lane.finished.connect(self._on_job_finished)
+        self.lane.failed.connect(lambda _n, exc: self.error.emit(tr("index.failed",
+                                                                     error=str(exc))))
+        self.lane.paused_changed.connect(lambda _p: self._emit_state())
+        self._last = IndexingState("", None, False, False)
+
+    # -- opening ----------------------------------------------------------------------
+
+    def open(self, home: Path | None = None) -> None:
+        """Open (create, migrate) the library on a worker; ``opened`` follows."""
+        prefs = self.preferences
+        threads = prefs.embedder_threads()
+        embedder_settings = EmbedderSettings(threads=threads) if threads else None
+
+        def make() -> Library:
+            return Library(home, prefs.library_settings(), embedder_settings=embedder_settings)
+
+        background(make, on_result=self._on_opened, on_error=self._fail)
+
+    def _on_opened(self, library: Library) -> None:
+        self.library = library
+        self.opened.emit()
+        self.refresh()
+
+    def set_can_index(self, can_index: bool) -> None:
+        """Models are there: resume what a previous run left (new files, pending
+        passages), then keep watching the folders."""
+        if can_index and not self._can_index and self.library is not None:
+            self._can_index = True
+            self._submit("resume", lambda lib: lib.sync())
+            self._restart_watcher()
+        self._can_index = can_index or self._can_index
+
+    @property
+    def can_index(self) -> bool:
+        return self._can_index
+
+    # -- what the user does -----------------------------------------------------------
+
+    def add(self, paths: list[Path], collection: str | None) -> None:
+        self._submit("add", lambda lib: lib.add(paths, collection), restart_watcher=True)
+
+    def sync(self, collection: str | None = None) -> None:
+        self._submit("sync", lambda lib: lib.sync(collection))
+
+    def retry(self, paths: list[str]) -> None:
+        self._submit("retry", lambda lib: lib.retry(paths))
+
+    def remove_collection(self, name: str) -> None:
+        self._call(lambda lib: lib.remove_collection(name), restart_watcher=True)
+
+    def rename_collection(self, name: str, new_name: str) -> None:
+        self._call(lambda lib: lib.rename_collection(name, new_name), restart_watcher=True)
+
+    def pause(self) -> None:
+        self.lane.pause()
+
+    def resume(self) -> None:
+        self.lane.resume()
+
+    def stop(self) -> None:
+        self.lane.stop()
+
+    def pause_for_answer(self, answering: bool) -> None:
+        """Answering and embedding compete for the same CPU cores: hold indexing while
+        an answer is written, unless the user paused it themselves."""
+        if answering and self.lane.busy and not self.lane.paused:
+            self._paused_for_answer = True
+            self.lane.pause()
+        elif not answering and self._paused_for_answer:
+            self._paused_for_answer = False
+            self.lane.resume()
+
+    def set_watching(self, on: bool) -> None:
+        self.preferences = replace(self.preferences, watch_folders=on)
+        self._restart_watcher()
+
+    def refresh(self) -> None:
+        if self.library is None:
+            return
+        library = self.library
+        background(library.status, on_result=self._on_status, on_error=self._fail)
+
+    def collection_names(self) -> list[str]:
+        return [c.name for c in self.status.collections] if self.status else []
+
+    def shutdown(self) -> None:
+        self._stop_watcher()
+        self.lane.stop()
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _submit(self, name: str, job: Callable[[Library], Iterator[Progress]],
+                restart_watcher: bool = False) -> None:
+        library = self.library
+        if library is None:
+            return
+
+        def run() -> Iterator[Any]:
+            if not library.embedder_loaded:
+                yield LOADING_MODEL
+                library.embedder  # noqa: B018 -- loads the model on this worker thread
+            yield from job(library)
+
+        self.lane.submit(name, run)
+        if restart_watcher:
+            self.lane.finished.connect(self._restart_after,
+                                      Qt.ConnectionType.SingleShotConnection)
+        self._emit_state()
+
+    def _restart_after(self, *_args: object) -> None:
+        self._restart_watcher()
+
+    def _call(self, fn: Callable[[Library], Any], restart_watcher: bool = False) -> None:
+        library = self.library
+        if library is None:
+            return
+
+        def done(_result: object) -> None:
+            self.refresh()
+            if restart_watcher:
+                self._restart_watcher()
+
+        background(fn, library, on_result=done, on_error=self._fail)
+
+    def _on_progress(self, _name: str, event: object) -> None:
+        text, fraction = self._progress.describe(event)
+        self._last = IndexingState(text, fraction, True, self.lane.paused)
+        self.indexing_changed.emit(self._last)
+        if isinstance(event, Progress) and event.stage == "scan" and event.done \
+                and event.done % 25 == 0:
+            self.refresh()
+
+    def _on_job_finished(self, _name: str, completed: bool) -> None:
+        self.refresh()
+        if not self.lane.busy:
+            text = tr("index.done") if completed else tr("index.cancelled")
+            self.indexing_changed.emit(IndexingState(text, 1.0 if completed else None,
+                                                     False, False))
+
+    def _emit_state(self) -> None:
+        if self.lane.paused:
+            key = "index.paused_for_answer" if self._paused_for_answer else "index.paused"
+            self.indexing_changed.emit(IndexingState(tr(key), self._last.fraction, True, True))
+        elif self.lane.busy:
+            self.indexing_changed.emit(IndexingState(self._last.text or tr("index.scan_unknown"),
+                                                     self._last.fraction, True, False))
+
+    def _on_status(self, status: StoreStatus) -> None:
+        self.status = status
+        self.status_changed.emit(status)
+
+    def _fail(self, exc: BaseException) -> None:
+        self.error.emit(str(exc))
+
+    def _restart_watcher(self) -> None:
+        self._stop_watcher()
+        self.watching = bool(self.preferences.watch_folders and self._can_index
+                             and self.library is not None)
+        if not self.watching:
+            return
+        library = self.library
+        assert library is not None
+        # watch_library sleeps between polls without yielding, so it is stopped by its
+        # own should_stop rather than superqt's quit (checked only between yields).
+        stop = threading.Event()
+        self._watcher_stop = stop
+        self._watcher = background(
+            watch_library, library, should_stop=stop.is_set,
+            on_yield=lambda job: self.lane.submit("watch", lambda: job),
+            on_error=self._fail,
+        )
+
+    def _stop_watcher(self) -> None:
+        if self._watcher is not None:
+            self._watcher_stop.set()
+            self._watcher.quit()
+            self._watcher = None

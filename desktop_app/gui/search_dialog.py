@@ -1,0 +1,79 @@
+"""Ctrl+F: search the library directly (keywords and meaning), without asking the model;
+a result opens its passage in the preview."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.core.library import Library
+from desktop_app.core.search import SearchResponse
+from desktop_app.gui.jobs import background
+from desktop_app.gui.strings import tr
+
+SOURCE_ROLE = Qt.ItemDataRole.UserRole
+
+
+class SearchDialog(QDialog):
+    source_chosen = Signal(object)  # a source dict, as answers have
+
+    def __init__(self, library: Library, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.setWindowTitle(tr("search.title"))
+        self.resize(640, 480)
+        self.query = QLineEdit()
+        self.query.setPlaceholderText(tr("search.placeholder"))
+        self.query.setAccessibleName(tr("search.title"))
+        self.results = QListWidget()
+        self.results.setWordWrap(True)
+        self.results.setAccessibleName(tr("search.title"))
+        self.results.itemActivated.connect(self._chosen)
+        self.results.itemClicked.connect(self._chosen)
+        self.none = QLabel(tr("search.none"))
+        self.none.hide()
+        # Search as the user types, once they pause: a query embeds in ~50 ms.
+        self._debounce = QTimer(self, singleShot=True, interval=250)
+        self._debounce.timeout.connect(self.run)
+        self.query.textChanged.connect(lambda _t: self._debounce.start())
+        self.query.returnPressed.connect(self.run)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.query)
+        layout.addWidget(self.none)
+        layout.addWidget(self.results, 1)
+        self._asked = ""
+
+    def run(self) -> None:
+        text = self.query.text().strip()
+        if not text or text == self._asked:
+            return
+        self._asked = text
+        background(self.library.search, text, on_result=self._show,
+                   on_error=lambda exc: self.none.setText(str(exc)))
+
+    def _show(self, response: SearchResponse) -> None:
+        if response.query != self._asked:
+            return  # an older search finished after a newer one started
+        self.results.clear()
+        for n, result in enumerate(response.results, 1):
+            source: dict[str, Any] = {**result.as_dict(), "number": n,
+                                      "text": result.chunk.text, "chunk_id": result.chunk.id}
+            where = f" — {result.chunk.location}" if result.chunk.location else ""
+            item = QListWidgetItem(f"{Path(result.path).name}{where}\n{result.snippet}")
+            item.setData(SOURCE_ROLE, source)
+            self.results.addItem(item)
+        self.none.setVisible(not response.results)
+
+    def _chosen(self, item: QListWidgetItem) -> None:
+        self.source_chosen.emit(item.data(SOURCE_ROLE))

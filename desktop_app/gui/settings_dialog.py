@@ -1,0 +1,165 @@
+"""Settings: every field of ``Preferences`` with a one-line explanation under it, and
+the models' status with a way to download or repair them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.core.answer.settings import machine_threads
+from desktop_app.core.model_files import ModelsStatus, Role
+from desktop_app.core.preferences import (
+    ANSWER_TOKENS_RANGE,
+    INDEX_DIMS,
+    PASSAGES_RANGE,
+    Preferences,
+)
+from desktop_app.core.settings import data_dir
+from desktop_app.gui.strings import tr
+from desktop_app.gui.welcome_page import role_state_text
+
+
+def _with_help(widget: QWidget, help_key: str) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(widget)
+    note = QLabel(tr(help_key))
+    note.setWordWrap(True)
+    note.setObjectName("help")
+    layout.addWidget(note)
+    widget.setToolTip(tr(help_key))
+    return box
+
+
+class SettingsDialog(QDialog):
+    models_clicked = Signal()
+
+    def __init__(self, prefs: Preferences, models: ModelsStatus | None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("settings.title"))
+        self.original = prefs
+        form = QFormLayout()
+
+        models_box = QVBoxLayout()
+        roles: tuple[Role, ...] = ("embedder", "llm")
+        for role in roles:
+            status = models.role(role) if models else None
+            text = f"{tr('welcome.role.' + role)}: " + (
+                f"{role_state_text(status)} — {status.target}" if status else "…")
+            label = QLabel(text)
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            models_box.addWidget(label)
+        self.models_button = QPushButton(tr("settings.redownload"))
+        self.models_button.clicked.connect(self._models)
+        models_box.addWidget(self.models_button)
+        models_widget = QWidget()
+        models_widget.setLayout(models_box)
+        form.addRow(tr("settings.models"), _with_help(models_widget, "settings.models_help"))
+
+        self.threads = QSpinBox()
+        self.threads.setRange(0, machine_threads())
+        self.threads.setValue(prefs.threads)
+        self.answer_tokens = QSpinBox()
+        self.answer_tokens.setRange(*ANSWER_TOKENS_RANGE)
+        self.answer_tokens.setSingleStep(64)
+        self.answer_tokens.setValue(prefs.max_answer_tokens)
+        self.passages = QSpinBox()
+        self.passages.setRange(*PASSAGES_RANGE)
+        self.passages.setValue(prefs.passages_k)
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setDecimals(2)
+        self.threshold.setValue(prefs.decline_below)
+        self.dims = QComboBox()
+        for dim in INDEX_DIMS:
+            self.dims.addItem(str(dim), dim)
+        self.dims.setCurrentIndex(INDEX_DIMS.index(prefs.index_dim))
+        self.theme = QComboBox()
+        for value in ("system", "light", "dark"):
+            self.theme.addItem(tr(f"settings.theme.{value}"), value)
+        self.theme.setCurrentIndex(["system", "light", "dark"].index(prefs.theme))
+        self.language = QComboBox()
+        for value, name in (("system", tr("settings.language.system")),
+                            ("en", "English"), ("zh_CN", "简体中文")):
+            self.language.addItem(name, value)
+        self.language.setCurrentIndex(["system", "en", "zh_CN"].index(prefs.language))
+        self.watch = QCheckBox(tr("library.watch"))
+        self.watch.setChecked(prefs.watch_folders)
+        self.mirror = QLineEdit(prefs.mirror)
+        self.mirror.setPlaceholderText("https://huggingface.co")
+
+        data = QLabel(str(data_dir()))
+        data.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        open_data = QPushButton(tr("settings.open_data"))
+        open_data.clicked.connect(
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(data_dir()))))
+        data_row = QWidget()
+        data_layout = QHBoxLayout(data_row)
+        data_layout.setContentsMargins(0, 0, 0, 0)
+        data_layout.addWidget(data, 1)
+        data_layout.addWidget(open_data)
+
+        for label_key, widget, help_key in (
+            ("settings.threads", self.threads, "settings.threads_help"),
+            ("settings.answer_tokens", self.answer_tokens, "settings.answer_tokens_help"),
+            ("settings.passages", self.passages, "settings.passages_help"),
+            ("settings.threshold", self.threshold, "settings.threshold_help"),
+            ("settings.dims", self.dims, "settings.dims_help"),
+            ("library.watch", self.watch, "settings.watch_help"),
+            ("welcome.mirror", self.mirror, "settings.mirror_help"),
+            ("settings.theme", self.theme, "settings.theme_help"),
+            ("settings.language", self.language, "settings.language_help"),
+            ("settings.data", data_row, "settings.data_help"),
+        ):
+            widget.setAccessibleName(tr(label_key))
+            form.addRow(tr(label_key), _with_help(widget, help_key))
+
+        restart = QLabel(tr("settings.restart"))
+        restart.setObjectName("help")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(restart)
+        layout.addWidget(buttons)
+
+    def preferences(self) -> Preferences:
+        return replace(
+            self.original,
+            threads=self.threads.value(),
+            max_answer_tokens=self.answer_tokens.value(),
+            passages_k=self.passages.value(),
+            decline_below=round(self.threshold.value(), 2),
+            index_dim=int(self.dims.currentData()),
+            theme=self.theme.currentData(),
+            language=self.language.currentData(),
+            watch_folders=self.watch.isChecked(),
+            mirror=self.mirror.text().strip(),
+        ).validated()
+
+    def _models(self) -> None:
+        self.models_clicked.emit()
+        self.reject()

@@ -1,0 +1,189 @@
+"""First launch: what Kura is, in two sentences, and getting its two models (download
+with per-file progress, pause/resume, cancel, a mirror; or import from a folder).
+
+The page is a view of ``ModelsController``: buttons call it, its signals update the page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.core.model_files import ModelsStatus, Progress, Role, RoleStatus
+from desktop_app.core.model_files.progress import format_bytes
+from desktop_app.gui.library_controller import format_duration
+from desktop_app.gui.models_controller import ModelsController
+from desktop_app.gui.strings import tr
+
+ROLE_NAMES = {"embedder": "welcome.role.embedder", "llm": "welcome.role.llm"}
+
+
+def role_state_text(role: RoleStatus) -> str:
+    if role.ready:
+        return tr("welcome.ready")
+    if any(f.state == "corrupt" for f in role.files):
+        return tr("welcome.corrupt")
+    return tr("welcome.missing")
+
+
+def progress_text(event: Progress) -> str:
+    if event.stage in ("download", "copy") and event.total:
+        return tr("welcome.progress", name=event.name, done=format_bytes(event.done),
+                  total=format_bytes(event.total),
+                  rate=format_bytes(event.rate or 0), eta=format_duration(event.eta))
+    if event.stage in ("download", "copy"):
+        return tr("welcome.progress_unknown", name=event.name, done=format_bytes(event.done))
+    return tr("welcome.step", name=event.name, stage=event.message or event.stage)
+
+
+class WelcomePage(QWidget):
+    continue_clicked = Signal()
+    mirror_changed = Signal(str)
+
+    def __init__(self, models: ModelsController, mirror: str = "",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("welcome")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.models = models
+        title = QLabel(tr("welcome.title"))
+        title.setObjectName("welcomeTitle")
+        text = QLabel(tr("welcome.text"))
+        text.setObjectName("welcomeText")
+        text.setWordWrap(True)
+        heading = QLabel(tr("welcome.models"))
+        heading.setProperty("heading", True)
+
+        self.role_labels: dict[str, QLabel] = {}
+        self.role_bars: dict[str, QProgressBar] = {}
+        form = QFormLayout()
+        for role, key in ROLE_NAMES.items():
+            state = QLabel(tr("welcome.waiting"))
+            state.setAccessibleName(tr(key))
+            bar = QProgressBar()
+            bar.setObjectName("indexProgress")
+            bar.setTextVisible(False)
+            bar.setAccessibleName(tr(key))
+            bar.hide()
+            box = QVBoxLayout()
+            box.addWidget(state)
+            box.addWidget(bar)
+            form.addRow(tr(key), box)
+            self.role_labels[role] = state
+            self.role_bars[role] = bar
+
+        self.detail = QLabel()
+        self.detail.setWordWrap(True)
+        self.detail.setAccessibleName(tr("welcome.models"))
+        self.mirror = QLineEdit(mirror)
+        self.mirror.setPlaceholderText("https://huggingface.co")
+        self.mirror.setAccessibleName(tr("welcome.mirror"))
+        self.mirror.setToolTip(tr("welcome.mirror_help"))
+        self.mirror.editingFinished.connect(lambda: self.mirror_changed.emit(self.mirror.text()))
+        form.addRow(tr("welcome.mirror"), self.mirror)
+
+        self.download_button = QPushButton(tr("welcome.download"))
+        self.download_button.setProperty("primary", True)
+        self.pause_button = QPushButton(tr("welcome.pause"))
+        self.cancel_button = QPushButton(tr("welcome.cancel"))
+        self.import_button = QPushButton(tr("welcome.import"))
+        self.continue_button = QPushButton(tr("welcome.continue"))
+        self.continue_button.setProperty("primary", True)
+        for button in (self.download_button, self.pause_button, self.cancel_button,
+                       self.import_button, self.continue_button):
+            button.setAccessibleName(button.text())
+        self.download_button.clicked.connect(self._download)
+        self.pause_button.clicked.connect(models.pause)
+        self.cancel_button.clicked.connect(models.cancel)
+        self.import_button.clicked.connect(self._import)
+        self.continue_button.clicked.connect(self.continue_clicked)
+        buttons = QHBoxLayout()
+        for button in (self.download_button, self.pause_button, self.cancel_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.import_button)
+        buttons.addWidget(self.continue_button)
+
+        column = QVBoxLayout()
+        column.addWidget(title)
+        column.addWidget(text)
+        column.addSpacing(16)
+        column.addWidget(heading)
+        column.addLayout(form)
+        column.addWidget(self.detail)
+        column.addLayout(buttons)
+        column.addStretch(1)
+        outer = QHBoxLayout(self)
+        outer.addStretch(1)
+        outer.addLayout(column, 4)
+        outer.addStretch(1)
+
+        models.status_changed.connect(self.show_status)
+        models.progress.connect(self.show_progress)
+        models.download_state.connect(self.show_download_state)
+        models.failed.connect(lambda error: self.detail.setText(tr("welcome.failed",
+                                                                   error=error)))
+        models.imported.connect(self._imported)
+        self.show_download_state("idle")
+
+    def show_status(self, status: ModelsStatus) -> None:
+        roles: tuple[Role, ...] = ("embedder", "llm")
+        for role in roles:
+            state = status.role(role)
+            self.role_labels[role].setText(role_state_text(state))
+            if state.ready:
+                self.role_bars[role].hide()
+        self.continue_button.setEnabled(status.can_index)
+        if status.can_index and not status.can_answer:
+            self.detail.setText(tr("welcome.can_index"))
+        if not self.models.downloading:
+            self.download_button.setEnabled(not (status.can_index and status.can_answer))
+
+    def show_progress(self, event: Progress) -> None:
+        role = "llm" if event.name.endswith(".gguf") else "embedder"
+        bar = self.role_bars[role]
+        bar.show()
+        if event.total:
+            bar.setRange(0, 1000)
+            bar.setValue(int(1000 * event.done / event.total))
+        else:
+            bar.setRange(0, 0)
+        self.role_labels[role].setText(progress_text(event))
+
+    def show_download_state(self, state: str) -> None:
+        running = state == "running"
+        self.download_button.setEnabled(not running)
+        self.download_button.setText(tr("welcome.resume") if state == "paused"
+                                     else tr("welcome.download"))
+        self.pause_button.setVisible(running)
+        self.cancel_button.setVisible(running)
+        self.import_button.setEnabled(not running)
+        if state == "paused":
+            self.detail.setText(tr("welcome.paused"))
+        elif state == "cancelled":
+            self.detail.setText(tr("welcome.cancelled"))
+
+    def _download(self) -> None:
+        self.models.download(self.mirror.text().strip())
+
+    def _import(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, tr("welcome.choose_folder"))
+        if folder:
+            self.models.import_folder(Path(folder))
+
+    def _imported(self, report: object) -> None:
+        roles = ", ".join(getattr(report, "installed", {}) or
+                          getattr(report, "already_ready", ()))
+        self.detail.setText(tr("welcome.imported", roles=roles or "—"))
