@@ -1,5 +1,5 @@
 # Kura's two set-up commands (see README):
-#   make run    install into .venv and start Kura
+#   make run    install into .venv and start Kura's window (ARGS=... runs the CLI instead)
 #   make test   install into .venv (with the test and export tools) and run the tests
 #
 # The install is keyed on pyproject.toml: editing it reinstalls, otherwise it is skipped.
@@ -24,7 +24,11 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-app
 
 run: $(VENV)/.installed-app
-	$(BIN)/kura $(or $(ARGS),--help)
+ifdef ARGS
+	$(BIN)/kura $(ARGS)
+else
+	$(BIN)/kura-app
+endif
 
 # Builds (or reuses from ~/.cache/kura-build) the real embedder the tests use.
 models: $(VENV)/.installed-test
@@ -33,6 +37,7 @@ models: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: models lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -96,7 +96,7 @@ class Library:
     @property
     def chunker(self) -> Chunker:
         if self._chunker is None:
-            self._chunker = Chunker(self.embedder.tokenizer, self.settings.chunk_tokens,
+            self._chunker = Chunker(self.embedder.files.tokenizer, self.settings.chunk_tokens,
                                     self.settings.chunk_overlap)
         return self._chunker
 

@@ -1,5 +1,6 @@
 """Where dropped folders go: a new collection named after the folder (editable), or one
-the user already has."""
+the user already has. Several folders dropped at once become one collection each unless
+the user names one collection for them all."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from PySide6.QtWidgets import (
 
 from desktop_app.gui.strings import tr
 
+EACH_OWN = ""  # ask()'s answer for "every folder its own collection"
+
 
 def default_collection_name(paths: Sequence[Path]) -> str:
     first = Path(paths[0])
@@ -33,7 +36,11 @@ class AddDialog(QDialog):
         self.name = QComboBox()
         self.name.setEditable(True)
         self.name.setAccessibleName(tr("library.add_title"))
-        self.name.addItem(default_collection_name(paths))
+        self.each_own = len(paths) > 1
+        if self.each_own:
+            self.name.addItem(tr("library.add_each"), EACH_OWN)
+        else:
+            self.name.addItem(default_collection_name(paths))
         self.name.addItems([n for n in existing if n != self.name.itemText(0)])
         self.name.setCurrentIndex(0)
         help_text = QLabel(tr("library.add_help"))
@@ -47,13 +54,17 @@ class AddDialog(QDialog):
             layout.addWidget(widget)
 
     def collection(self) -> str:
+        if self.each_own and self.name.currentIndex() == 0 \
+                and self.name.currentText() == self.name.itemText(0):
+            return EACH_OWN
         return self.name.currentText().strip()
 
     @classmethod
     def ask(cls, paths: Sequence[Path], existing: Sequence[str],
             parent: QWidget | None = None) -> str | None:
-        """The collection to add ``paths`` to, or None if the user cancelled."""
+        """The collection to add ``paths`` to, ``EACH_OWN``, or None if cancelled."""
         dialog = cls(paths, existing, parent)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
-        return dialog.collection() or default_collection_name(paths)
+        choice = dialog.collection()
+        return choice if choice or dialog.each_own else default_collection_name(paths)

@@ -143,6 +143,7 @@ class LibraryController(QObject):
     # -- what the user does -----------------------------------------------------------
 
     def add(self, paths: list[Path], collection: str | None) -> None:
+        """Add to ``collection``; None: each folder becomes a collection of its name."""
         self._submit("add", lambda lib: lib.add(paths, collection), restart_watcher=True)
 
     def sync(self, collection: str | None = None) -> None:
@@ -204,7 +205,9 @@ class LibraryController(QObject):
         def run() -> Iterator[Any]:
             if not library.embedder_loaded:
                 yield LOADING_MODEL
-                library.embedder  # noqa: B018 -- loads the model on this worker thread
+                # Both load here, on this worker, before any file is read.
+                library.embedder  # noqa: B018
+                library.chunker  # noqa: B018
             yield from job(library)
 
         self.lane.submit(name, run)

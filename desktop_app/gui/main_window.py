@@ -133,7 +133,7 @@ class MainWindow(QMainWindow):
             collection = AddDialog.ask(paths, self.library.collection_names(), self)
             if collection is None:
                 return
-        self.library.add(paths, collection)
+        self.library.add(paths, collection or None)  # EACH_OWN: named after each folder
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, tr("library.add"))
