@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop_app.core.errors import KuraError
 from desktop_app.core.library import Library
 from desktop_app.core.watch import watch_library
 from tests.conftest import FIXTURES
@@ -214,3 +215,49 @@ def test_killed_ingest_resumes_without_duplicates(tmp_path: Path, embedder_dir: 
     lib.open_index()
     assert lib.index.ids() == ids
     lib.close()
+
+
+def test_scanning_reports_how_many_files_there_are(library: Library, kb: Path) -> None:
+    folder = kb / "IT 与安全"
+    steps = [p for p in library.add([folder], embed=False) if p.stage == "scan"]
+    assert steps[0].done == 0 and steps[0].total == 2  # announced before any file is read
+    assert [p.done for p in steps[1:]] == [1, 2]
+    assert all(p.total == 2 for p in steps)
+
+
+def test_several_folders_without_a_name_become_one_collection_each(
+    library: Library, kb: Path
+) -> None:
+    folders = sorted(p for p in kb.iterdir() if p.is_dir())
+    drain(library.add(folders, embed=False))
+    assert sorted(c.name for c in library.status().collections) == sorted(f.name for f in folders)
+
+
+def test_a_skipped_file_is_read_again_on_retry(library: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "empty.md").write_text("", encoding="utf-8")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.7 not really")
+    drain(library.add([folder]))
+    assert {Path(s.path).name for s in library.status().skipped} == {"empty.md", "broken.pdf"}
+
+    # Fixed with the same size and date: a normal sync would not look at it again.
+    fixed = folder / "empty.md"
+    stat = fixed.stat()
+    fixed.write_text("会议室需要提前一天预订。", encoding="utf-8")
+    os.utime(fixed, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    steps = list(library.retry([str(fixed), str(folder / "broken.pdf")]))
+    assert sorted(p.message or "" for p in steps if p.stage == "scan") == ["new", "skipped"]
+    status = library.status()
+    assert [Path(s.path).name for s in status.skipped] == ["broken.pdf"]
+    assert status.unembedded_keys == 0 and status.documents["embedded"] == 1
+    assert library.search("会议室预订", k=1).results[0].path == str(fixed)
+
+
+def test_renaming_a_collection_keeps_its_documents(library: Library, kb: Path) -> None:
+    drain(library.add([kb / "IT 与安全"], embed=False))
+    assert library.rename_collection("IT 与安全", "  IT  ") == "IT"
+    [summary] = library.status().collections
+    assert summary.name == "IT" and summary.documents == 2
+    with pytest.raises(KuraError):
+        library.rename_collection("IT 与安全", "again")

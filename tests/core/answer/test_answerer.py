@@ -191,3 +191,15 @@ def test_asking_opens_no_network_connection(kb_library: Library, engine: LlamaEn
     assert answered.passages and not answered.declined
     assert declined.declined
     assert guard.attempts == []
+
+
+def test_sources_carry_where_the_passage_sits_in_its_document(answerer: Answerer) -> None:
+    """A viewer shows the passage in place, and a saved chat can show it even after the
+    library re-indexed the file: the source keeps the chunk's offsets and text."""
+    answer = answerer.answer("如何重置密码?")
+    source = answer.passages[0]
+    assert source.chunk_id is not None and source.text
+    assert source.start_char is not None and source.end_char is not None
+    document = Path(source.path).read_text(encoding="utf-8")
+    assert source.text.strip() in document
+    assert source.as_dict()["text"] == source.text
