@@ -162,12 +162,18 @@ class JobLane(QObject):
 
         def failed(exc: BaseException) -> None:
             self.failed.emit(name, exc)
-            self._done(name, False)
 
+        completed: list[bool] = []
         worker = background(run, on_yield=progressed, on_error=failed, start=False)
         assert isinstance(worker, GeneratorWorker)
-        worker.returned.connect(lambda _result: self._done(name, True))
-        worker.aborted.connect(lambda *_args: self._done(name, False))
+        worker.returned.connect(lambda _result: completed.append(True))
+        # "finished" comes after JobWorker closed the generator: the next job starts only
+        # once the stopped one has cleaned up.
+        worker.finished.connect(lambda *_args: self._done(name, bool(completed)))
+        # superqt's resume() is a no-op until the worker has reached its pause point; a
+        # pause then a quick resume (an answer shorter than one embedding batch) would
+        # hold the job for ever. Resume it when it gets there if the lane is running.
+        worker.paused.connect(lambda *_args: None if self._paused else worker.resume())
         self._worker = worker
         self.started.emit(job.name)
         worker.start()

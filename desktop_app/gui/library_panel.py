@@ -3,8 +3,10 @@ on them, and the indexing progress (bar, files and passages, rate, ETA, pause, s
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QHBoxLayout,
     QLabel,
@@ -12,6 +14,9 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +38,45 @@ def collection_state(summary: CollectionSummary, indexing: bool) -> str:
     if skipped:
         state += " · " + tr("library.state.errors", count=skipped)
     return state
+
+
+class TwoLineDelegate(QStyledItemDelegate):
+    """Draws an item's text as two lines: the first (the name) bold, the second (counts
+    and state) smaller and muted. The item keeps its plain text for screen readers."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+                 ) -> QSize:
+        height = option.fontMetrics.lineSpacing() * 2 + 16
+        return QSize(option.rect.width(), height)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        panel = QStyleOptionViewItem(option)
+        self.initStyleOption(panel, index)
+        text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")  # panel.text has U+2028
+        panel.text = ""
+        widget = option.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, panel, painter, widget)
+        name, _, detail = text.partition("\n")
+        rect = option.rect.adjusted(10, 6, -10, -6)
+        line = option.fontMetrics.lineSpacing()
+        painter.save()
+        bold = QFont(option.font)
+        bold.setBold(True)
+        painter.setFont(bold)
+        painter.setPen(panel.palette.color(QPalette.ColorRole.Text))
+        painter.drawText(rect.adjusted(0, 0, 0, -line), Qt.AlignmentFlag.AlignLeft,
+                         QFontMetrics(bold).elidedText(name, Qt.TextElideMode.ElideRight,
+                                                      rect.width()))
+        painter.setFont(option.font)
+        muted = QColor(panel.palette.color(QPalette.ColorRole.Text))
+        muted.setAlpha(170)  # the name's colour, lighter: readable on any selection colour
+        painter.setPen(muted)
+        painter.drawText(rect.adjusted(0, line, 0, 0), Qt.AlignmentFlag.AlignLeft,
+                         option.fontMetrics.elidedText(
+                             detail, Qt.TextElideMode.ElideRight, rect.width()))
+        painter.restore()
 
 
 class LibraryPanel(QWidget):
@@ -68,6 +112,7 @@ class LibraryPanel(QWidget):
         self.list.setAccessibleName(tr("library.title"))
         self.list.setWordWrap(True)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setItemDelegate(TwoLineDelegate(self.list))
         self.empty = QLabel(tr("library.empty"))
         self.empty.setWordWrap(True)
         self.empty.setObjectName("hint")
@@ -137,6 +182,7 @@ class LibraryPanel(QWidget):
                       state=collection_state(summary, self.indexing))
             item = QListWidgetItem(text)
             item.setData(NAME_ROLE, summary.name)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, text.replace("\n", ", "))
             item.setToolTip("\n".join(summary.folders))
             self.list.addItem(item)
             if summary.name == selected:

@@ -7,12 +7,14 @@ clicked). Drops anywhere on the window add folders or files to the library.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QInputDialog,
     QMainWindow,
@@ -41,7 +43,7 @@ from desktop_app.gui.search_dialog import SearchDialog
 from desktop_app.gui.settings_dialog import SettingsDialog
 from desktop_app.gui.skipped_dialog import SkippedDialog
 from desktop_app.gui.strings import tr
-from desktop_app.gui.theme import app_icon
+from desktop_app.gui.theme import app_icon, apply_theme
 from desktop_app.gui.welcome_page import WelcomePage
 
 SHUTDOWN_WAIT_MS = 10_000
@@ -226,12 +228,13 @@ class MainWindow(QMainWindow):
         changed_watch = prefs.watch_folders != self.preferences.watch_folders
         self.preferences = prefs
         save_preferences(prefs)
+        # Answer settings apply to the next question; index dimensions and the language
+        # after a restart (the dialog says so).
+        self.chats.preferences = prefs
+        if self.chats.answerer is not None:
+            self.chats.answerer.settings = prefs.answer_settings()
         if changed_watch:
             self.library.set_watching(prefs.watch_folders)
-        from PySide6.QtWidgets import QApplication
-
-        from desktop_app.gui.theme import apply_theme
-
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, prefs.theme)
@@ -284,7 +287,8 @@ class MainWindow(QMainWindow):
         panel.remove_clicked.connect(self._remove)
         panel.rename_clicked.connect(self._rename)
         panel.skipped_clicked.connect(self.show_skipped)
-        panel.watch_toggled.connect(library.set_watching)
+        panel.watch_toggled.connect(
+            lambda on: self._save_preferences(replace(self.preferences, watch_folders=on)))
         panel.pause_clicked.connect(library.pause)
         panel.resume_clicked.connect(library.resume)
         panel.stop_clicked.connect(library.stop)
@@ -309,8 +313,6 @@ class MainWindow(QMainWindow):
         self.chat_panel.source_clicked.connect(self.show_source)
 
     def _set_mirror(self, mirror: str) -> None:
-        from dataclasses import replace
-
         self.preferences = replace(self.preferences, mirror=mirror.strip()).validated()
         save_preferences(self.preferences)
 

@@ -25,6 +25,7 @@ class ModelsController(QObject):
     role_ready = Signal(str)  # "embedder" or "llm", as soon as it is installed
     download_state = Signal(str)  # "running", "paused", "cancelled", "done", "failed"
     failed = Signal(str)
+    import_failed = Signal(str)
     imported = Signal(object)  # ImportReport
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -81,7 +82,8 @@ class ModelsController(QObject):
                 self.role_ready.emit(role)
             self.check()
 
-        background(run, on_result=done, on_error=lambda exc: self.failed.emit(str(exc)))
+        background(run, on_result=done,
+                   on_error=lambda exc: self.import_failed.emit(str(exc)))
 
     def _on_status(self, status: ModelsStatus) -> None:
         self.status = status

@@ -59,13 +59,13 @@ class SearchDialog(QDialog):
         if not text or text == self._asked:
             return
         self._asked = text
-        background(self.library.search, text, on_result=self._show,
-                   on_error=lambda exc: self.none.setText(str(exc)))
+        background(self.library.search, text, on_result=self._show, on_error=self._failed)
 
     def _show(self, response: SearchResponse) -> None:
         if response.query != self._asked:
             return  # an older search finished after a newer one started
         self.results.clear()
+        self.none.setText(tr("search.none"))
         for n, result in enumerate(response.results, 1):
             source: dict[str, Any] = {**result.as_dict(), "number": n,
                                       "text": result.chunk.text, "chunk_id": result.chunk.id}
@@ -74,6 +74,12 @@ class SearchDialog(QDialog):
             item.setData(SOURCE_ROLE, source)
             self.results.addItem(item)
         self.none.setVisible(not response.results)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.results.clear()
+        self.none.setText(str(exc))
+        self.none.show()
+        self._asked = ""  # the same words can be tried again
 
     def _chosen(self, item: QListWidgetItem) -> None:
         self.source_chosen.emit(item.data(SOURCE_ROLE))

@@ -136,6 +136,8 @@ class WelcomePage(QWidget):
         models.failed.connect(lambda error: self.detail.setText(tr("welcome.failed",
                                                                    error=error)))
         models.imported.connect(self._imported)
+        models.import_failed.connect(
+            lambda error: self.detail.setText(tr("welcome.import_failed", error=error)))
         self.show_download_state("idle")
 
     def show_status(self, status: ModelsStatus) -> None:

@@ -306,7 +306,7 @@ window.show()
 app.processEvents()
 print(json.dumps({"visible": window.isVisible(),
                   "library_open": window.library.library is not None,
-                  "loaded": sorted(m for m in ("llama_cpp", "onnxruntime", "hnswlib")
+                  "loaded": sorted(m for m in ("llama_cpp", "onnxruntime", "torch")
                                    if m in sys.modules)}))
 """
 

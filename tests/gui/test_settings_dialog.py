@@ -1,0 +1,150 @@
+"""The settings dialog shows the preferences, returns them validated, and the window saves
+them to settings.json."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtWidgets import QDialogButtonBox
+
+from desktop_app.core.preferences import Preferences, load_preferences, preferences_path
+from desktop_app.gui.settings_dialog import SettingsDialog
+
+TIMEOUT = 15_000
+
+CUSTOM = Preferences(threads=1, max_answer_tokens=256, passages_k=5, decline_below=0.4,
+                     index_dim=256, theme="dark", language="zh_CN",
+                     mirror="https://hf-mirror.com", watch_folders=False)
+
+
+def ok_button(dialog: SettingsDialog):
+    box = dialog.findChild(QDialogButtonBox)
+    return box.button(QDialogButtonBox.StandardButton.Ok)
+
+
+def test_the_dialog_shows_the_current_preferences(qtbot) -> None:
+    dialog = SettingsDialog(CUSTOM, None)
+    qtbot.addWidget(dialog)
+    assert dialog.threads.value() == 1
+    assert dialog.answer_tokens.value() == 256
+    assert dialog.passages.value() == 5
+    assert dialog.threshold.value() == pytest.approx(0.4)
+    assert dialog.dims.currentData() == 256
+    assert dialog.theme.currentData() == "dark"
+    assert dialog.language.currentData() == "zh_CN"
+    assert dialog.mirror.text() == "https://hf-mirror.com"
+    assert not dialog.watch.isChecked()
+    assert dialog.preferences() == CUSTOM  # untouched: the same preferences back
+
+
+def test_the_defaults_round_trip(qtbot) -> None:
+    dialog = SettingsDialog(Preferences(), None)
+    qtbot.addWidget(dialog)
+    assert dialog.preferences() == Preferences()
+    assert dialog.watch.isChecked() and dialog.theme.currentData() == "system"
+
+
+def test_changed_fields_come_back_validated(qtbot) -> None:
+    dialog = SettingsDialog(Preferences(), None)
+    qtbot.addWidget(dialog)
+    dialog.answer_tokens.setValue(1024)
+    dialog.passages.setValue(12)
+    dialog.threshold.setValue(0.555)  # two decimals
+    dialog.dims.setCurrentIndex(dialog.dims.findData(128))
+    dialog.theme.setCurrentIndex(dialog.theme.findData("light"))
+    dialog.language.setCurrentIndex(dialog.language.findData("en"))
+    dialog.watch.setChecked(False)
+    dialog.mirror.setText("  https://hf-mirror.com/  ")
+    prefs = dialog.preferences()
+    assert prefs == Preferences(max_answer_tokens=1024, passages_k=12, decline_below=0.56,
+                                index_dim=128, theme="light", language="en",
+                                watch_folders=False, mirror="https://hf-mirror.com")
+    assert prefs == prefs.validated()
+
+
+def test_a_mirror_that_is_not_a_url_is_dropped(qtbot) -> None:
+    dialog = SettingsDialog(Preferences(), None)
+    qtbot.addWidget(dialog)
+    dialog.mirror.setText("hf-mirror dot com")
+    assert dialog.preferences().mirror == ""
+
+
+def test_the_spin_boxes_cannot_leave_the_allowed_ranges(qtbot) -> None:
+    dialog = SettingsDialog(Preferences(), None)
+    qtbot.addWidget(dialog)
+    dialog.answer_tokens.setValue(100_000)
+    dialog.passages.setValue(0)
+    dialog.threshold.setValue(3.0)
+    prefs = dialog.preferences()
+    assert (prefs.max_answer_tokens, prefs.passages_k, prefs.decline_below) == (2048, 1, 1.0)
+
+
+def test_the_models_button_asks_for_the_models_page(qtbot) -> None:
+    dialog = SettingsDialog(Preferences(), None)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.models_clicked), qtbot.waitSignal(dialog.rejected):
+        dialog.models_button.click()
+
+
+def test_open_settings_and_ok_saves_settings_json(make_window, qtbot) -> None:
+    window = make_window()
+    assert not preferences_path().exists()
+    dialog = window.open_settings()
+    assert dialog.isVisible()
+    dialog.passages.setValue(3)
+    dialog.answer_tokens.setValue(640)
+    dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
+    dialog.mirror.setText("https://hf-mirror.com")
+    ok_button(dialog).click()
+    assert not dialog.isVisible()
+    saved = load_preferences()
+    assert saved == Preferences(passages_k=3, max_answer_tokens=640, theme="dark",
+                                mirror="https://hf-mirror.com")
+    assert window.preferences == saved
+    assert json.loads(preferences_path().read_text("utf-8"))["passages_k"] == 3
+
+
+def test_cancel_saves_nothing(make_window, qtbot) -> None:
+    window = make_window()
+    dialog = window.open_settings()
+    dialog.passages.setValue(3)
+    dialog.reject()
+    assert not preferences_path().exists()
+    assert window.preferences == Preferences()
+
+
+def test_the_models_button_in_settings_shows_the_welcome_page(make_window, qtbot) -> None:
+    window = make_window()
+    assert window.pages.currentWidget() is window.splitter
+    window.open_settings().models_button.click()
+    assert window.pages.currentWidget() is window.welcome
+
+
+def test_answer_settings_apply_to_the_next_question_without_a_restart(
+        make_window, qtbot) -> None:
+    """Answer length, passages and the threshold carry no "after a restart" note (only
+    dimensions and language do), so the next answer must use the saved values."""
+    window = make_window()
+    with qtbot.waitSignal(window.library.opened, timeout=TIMEOUT):
+        window.library.open()
+    dialog = window.open_settings()
+    dialog.passages.setValue(3)
+    dialog.answer_tokens.setValue(640)
+    dialog.threshold.setValue(0.7)
+    ok_button(dialog).click()
+    assert load_preferences().passages_k == 3
+    answerer = window.chats.answerer
+    assert answerer is not None
+    assert (answerer.settings.passages_k, answerer.settings.max_answer_tokens,
+            answerer.settings.decline_below) == (3, 640, 0.7)
+
+
+def test_the_sidebars_watch_switch_is_saved_like_the_settings_one(make_window, qtbot) -> None:
+    """The same preference in two places: turning watching off in the sidebar must be
+    remembered (settings.json) and shown by the settings dialog."""
+    window = make_window()
+    window.library_panel.watch_box.setChecked(False)
+    assert not window.library.preferences.watch_folders
+    assert not window.open_settings().watch.isChecked()
+    assert load_preferences().watch_folders is False
