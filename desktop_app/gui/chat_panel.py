@@ -4,10 +4,11 @@ Ask and Stop. Enter asks, Shift+Enter starts a new line, Esc stops."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeyEvent
+from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -26,7 +27,35 @@ from desktop_app.gui.strings import tr
 
 
 class QuestionEdit(QPlainTextEdit):
+    """The question box. Files and folders dropped on it are for the library, not their
+    paths as text: they come out as ``paths_dropped`` (Qt gives a drop to the innermost
+    widget that accepts drops, and a text box does)."""
+
     submitted = Signal()
+    paths_dropped = Signal(object)  # list[Path]
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        return not source.hasUrls() and super().canInsertFromMimeData(source)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+            return
+        super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+            return
+        super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = local_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.paths_dropped.emit(paths)
+            return
+        super().dropEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
@@ -34,6 +63,11 @@ class QuestionEdit(QPlainTextEdit):
             self.submitted.emit()
             return
         super().keyPressEvent(event)
+
+
+def local_paths(mime: QMimeData) -> list[Path]:
+    return [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()] \
+        if mime.hasUrls() else []
 
 
 class ScopeButton(QToolButton):
@@ -101,6 +135,7 @@ class ScopeButton(QToolButton):
 
 class ChatPanel(QWidget):
     ask_requested = Signal(str, object)  # question, list of collections or None
+    paths_dropped = Signal(object)  # list[Path] dropped on the question box
     stop_requested = Signal()
     source_clicked = Signal(object)  # source dict
 
@@ -133,6 +168,7 @@ class ChatPanel(QWidget):
         self.question.setAccessibleName(tr("ask.placeholder"))
         self.question.setFixedHeight(72)
         self.question.submitted.connect(self._submit)
+        self.question.paths_dropped.connect(self.paths_dropped)
         self.scope = ScopeButton()
         self.ask_button = QPushButton(tr("ask.send"))
         self.ask_button.setProperty("primary", True)

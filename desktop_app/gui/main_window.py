@@ -33,7 +33,7 @@ from desktop_app.core.settings import data_dir
 from desktop_app.core.store import StoreStatus
 from desktop_app.gui.add_dialog import AddDialog
 from desktop_app.gui.chat_controller import SEARCHING, ChatController
-from desktop_app.gui.chat_panel import ChatPanel
+from desktop_app.gui.chat_panel import ChatPanel, local_paths
 from desktop_app.gui.chats_list import ChatsList
 from desktop_app.gui.library_controller import LibraryController
 from desktop_app.gui.library_panel import LibraryPanel
@@ -311,6 +311,7 @@ class MainWindow(QMainWindow):
         self.chat_panel.ask_requested.connect(self.ask)
         self.chat_panel.stop_requested.connect(chats.stop)
         self.chat_panel.source_clicked.connect(self.show_source)
+        self.chat_panel.paths_dropped.connect(self.add_paths)
 
     def _set_mirror(self, mirror: str) -> None:
         self.preferences = replace(self.preferences, mirror=mirror.strip()).validated()
@@ -319,13 +320,12 @@ class MainWindow(QMainWindow):
     # -- drag and drop ----------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+        if local_paths(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
         event.acceptProposedAction()
-        self.add_paths(paths)
+        self.add_paths(local_paths(event.mimeData()))
 
     # -- closing ----------------------------------------------------------------------
 

@@ -324,3 +324,60 @@ def test_the_window_is_on_screen_before_any_model_is_loaded(models: None) -> Non
                          capture_output=True, text=True, timeout=120).stdout
     state = json.loads(out.strip().splitlines()[-1])
     assert state == {"visible": True, "library_open": False, "loaded": []}
+
+
+@pytest.mark.slow
+def test_a_pdf_citation_shows_its_page_with_the_passage_highlighted(
+    qtbot: QtBot, models: None, drop_into: list[list[str]], tmp_path: Path
+) -> None:
+    from desktop_app.core.preview import PagePreview
+    from tests.core.ingest.builders import pdf
+
+    folder = tmp_path / "handbook"
+    folder.mkdir()
+    pdf(folder / "员工手册.pdf", [
+        "第一章 总则\n本手册适用于全体员工。",
+        "第二章 密码\n如忘记密码，请使用自助重置门户重置密码。\n重置后请立即登录并修改安全问题。",
+    ], chinese=True)
+    window = open_window(qtbot)
+    drop(window, folder)
+    wait_indexed(qtbot, window, 1)
+    ask(qtbot, window, "忘记密码怎么重置?")
+    card = window.chat_panel.answer_cards()[-1]
+    assert not card.declined
+    assert card.passages[0]["page"] == 2
+    with qtbot.waitSignal(window.preview.shown, timeout=30_000) as shown:
+        card.body.anchorClicked.emit(QUrl("cite:1"))
+    page = shown.args[0]
+    assert isinstance(page, PagePreview)
+    assert page.page == 2 and page.page_count == 2
+    assert page.highlights, "the passage is marked on the page"
+    pixmap = window.preview.page_label.pixmap()
+    assert pixmap.width() == page.width and pixmap.height() == page.height
+    assert window.preview.where.text() == "Page 2 of 2"
+    close_window(window)
+
+
+def test_folders_dropped_on_the_question_box_go_to_the_library(
+    qtbot: QtBot, models: None, drop_into: list[list[str]], tmp_path: Path
+) -> None:
+    """A drop "anywhere on the window" includes the text box, which would otherwise
+    paste the folder's path as text. (Qt delivers a system drop only after a real drag;
+    the test calls the handlers Qt calls, in the order it calls them.)"""
+    from PySide6.QtGui import QDragEnterEvent
+
+    window = open_window(qtbot)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path))])
+    box = window.chat_panel.question
+    at = box.viewport().rect().center()
+    enter = QDragEnterEvent(at, Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier)
+    box.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    drop_event = QDropEvent(QPointF(at), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    box.dropEvent(drop_event)
+    assert box.toPlainText() == ""  # no path pasted as text
+    assert drop_into == [[tmp_path.name]]  # the window asked where to add the folder
+    close_window(window)
