@@ -1,8 +1,9 @@
 """Paths and settings in one place.
 
-The data directory is platformdirs' ``user_data_dir("Kura")`` unless ``KURA_HOME`` says
-otherwise (tests point it at a temporary folder). It is created readable by the user
-only: it holds the text of their private documents.
+The data directory is platformdirs' ``user_data_dir("Kura")`` unless the user moved it
+(Settings → Data location, kept in a one-line file in ``user_config_dir("Kura")``, read
+at start-up) or ``KURA_HOME`` says otherwise (tests point it at a temporary folder). It is
+created readable by the user only: it holds the text of their private documents.
 """
 
 from __future__ import annotations
@@ -11,15 +12,45 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from platformdirs import user_data_dir
+from platformdirs import user_config_dir, user_data_dir
 
 APP_NAME = "Kura"
 EMBEDDER_DIRNAME = "embeddinggemma-300m"
 
 
+def default_data_dir() -> Path:
+    return Path(user_data_dir(APP_NAME, False))
+
+
+def data_location_file() -> Path:
+    """Where a chosen data location is remembered: outside the data dir, by design."""
+    return Path(user_config_dir(APP_NAME, False)) / "data-location"
+
+
+def chosen_data_dir() -> Path | None:
+    try:
+        text = data_location_file().read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return Path(text).expanduser() if text else None
+
+
+def set_data_location(path: Path | None) -> None:
+    """Use ``path`` as the data dir from the next start (None: back to the default).
+    Nothing is moved: an existing Kura folder there is used as it is."""
+    target = data_location_file()
+    if path is None or Path(path).expanduser() == default_data_dir():
+        target.unlink(missing_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(str(Path(path).expanduser().resolve()) + "\n", encoding="utf-8")
+    os.replace(tmp, target)
+
+
 def data_dir() -> Path:
     override = os.environ.get("KURA_HOME")
-    path = Path(override).expanduser() if override else Path(user_data_dir(APP_NAME, False))
+    path = Path(override).expanduser() if override else chosen_data_dir() or default_data_dir()
     _make_private_dir(path)
     return path
 

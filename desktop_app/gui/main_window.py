@@ -221,6 +221,7 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.preferences, self.models_status, self)
         dialog.models_clicked.connect(lambda: self.pages.setCurrentWidget(self.welcome))
         dialog.accepted.connect(lambda: self._save_preferences(dialog.preferences()))
+        dialog.accepted.connect(dialog.apply_data_location)
         dialog.open()
         return dialog
 

@@ -4,6 +4,7 @@ the models' status with a way to download or repair them."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -31,7 +33,7 @@ from desktop_app.core.preferences import (
     PASSAGES_RANGE,
     Preferences,
 )
-from desktop_app.core.settings import data_dir
+from desktop_app.core.settings import data_dir, set_data_location
 from desktop_app.gui.strings import tr
 from desktop_app.gui.welcome_page import role_state_text
 
@@ -109,16 +111,23 @@ class SettingsDialog(QDialog):
         self.mirror = QLineEdit(prefs.mirror)
         self.mirror.setPlaceholderText("https://huggingface.co")
 
-        data = QLabel(str(data_dir()))
-        data.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.data_location: Path | None = None  # chosen in this dialog, applied on OK
+        self.data_label = QLabel(str(data_dir()))
+        self.data_label.setWordWrap(True)
+        self.data_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         open_data = QPushButton(tr("settings.open_data"))
+        open_data.setAccessibleName(tr("settings.open_data"))
         open_data.clicked.connect(
             lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(data_dir()))))
+        self.change_data = QPushButton(tr("settings.change_data"))
+        self.change_data.setAccessibleName(tr("settings.change_data"))
+        self.change_data.clicked.connect(self._choose_data_location)
         data_row = QWidget()
         data_layout = QHBoxLayout(data_row)
         data_layout.setContentsMargins(0, 0, 0, 0)
-        data_layout.addWidget(data, 1)
+        data_layout.addWidget(self.data_label, 1)
         data_layout.addWidget(open_data)
+        data_layout.addWidget(self.change_data)
 
         for label_key, widget, help_key in (
             ("settings.threads", self.threads, "settings.threads_help"),
@@ -159,6 +168,17 @@ class SettingsDialog(QDialog):
             watch_folders=self.watch.isChecked(),
             mirror=self.mirror.text().strip(),
         ).validated()
+
+    def _choose_data_location(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, tr("settings.data"), str(data_dir()))
+        if folder:
+            self.data_location = Path(folder)
+            self.data_label.setText(tr("settings.data_next", path=folder))
+
+    def apply_data_location(self) -> None:
+        """Remember the folder chosen here (if any); Kura uses it from the next start."""
+        if self.data_location is not None:
+            set_data_location(self.data_location)
 
     def _models(self) -> None:
         self.models_clicked.emit()

@@ -42,3 +42,25 @@ def test_embedder_dir_can_be_pointed_elsewhere(monkeypatch: pytest.MonkeyPatch,
                                                tmp_path: Path) -> None:
     monkeypatch.setenv("KURA_EMBEDDER_DIR", str(tmp_path / "artifact"))
     assert settings.embedder_dir() == tmp_path / "artifact"
+
+
+def test_a_chosen_data_location_is_used_from_the_next_start(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("KURA_HOME")
+    default = settings.data_dir()
+    chosen = tmp_path / "external drive" / "Kura"
+    settings.set_data_location(chosen)
+    assert settings.data_location_file().parent != default  # remembered outside the data
+    assert settings.data_dir() == chosen.resolve()
+    assert chosen.is_dir()
+    if os.name == "posix":
+        assert stat.S_IMODE(chosen.stat().st_mode) == 0o700
+    settings.set_data_location(None)
+    assert settings.data_dir() == default
+    assert not settings.data_location_file().exists()
+
+
+def test_kura_home_wins_over_a_chosen_location(tmp_path: Path,
+                                               private_user_dirs: Path) -> None:
+    settings.set_data_location(tmp_path / "elsewhere")
+    assert settings.data_dir() == private_user_dirs

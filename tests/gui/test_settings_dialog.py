@@ -4,6 +4,7 @@ them to settings.json."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox
@@ -148,3 +149,25 @@ def test_the_sidebars_watch_switch_is_saved_like_the_settings_one(make_window, q
     assert not window.library.preferences.watch_folders
     assert not window.open_settings().watch.isChecked()
     assert load_preferences().watch_folders is False
+
+
+def test_a_new_data_location_is_remembered_for_the_next_start(
+    qtbot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from desktop_app.core import settings
+    from desktop_app.core.preferences import Preferences
+    from desktop_app.gui.settings_dialog import SettingsDialog
+
+    target = tmp_path / "usb" / "Kura"
+    target.mkdir(parents=True)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *_a, **_k: str(target)))
+    dialog = SettingsDialog(Preferences(), None)
+    qtbot.addWidget(dialog)
+    dialog.change_data.click()
+    assert str(target) in dialog.data_label.text()
+    assert settings.chosen_data_dir() is None  # not before OK
+    dialog.apply_data_location()
+    assert settings.chosen_data_dir() == target.resolve()
