@@ -2,20 +2,30 @@
 
 The window is on screen before anything slow happens: opening the library, checking the
 model files and loading the models all run on workers after the first paint.
+
+Before anything else, ``main`` opens the log (``<data dir>/logs/kura.log``) and routes
+Qt's own messages and every uncaught exception there; a failure shows a dialog that
+names the log instead of a window that silently never appears (``crash.py``).
+``kura-app --selftest`` checks that every native part loads and exits (``selftest.py``).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
-from PySide6.QtCore import QLocale, QTimer
+from PySide6.QtCore import QLocale, QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from desktop_app.core.chats import ChatStore
+from desktop_app.core.logs import log_startup, setup_logging
 from desktop_app.core.model_files import enable_offline
 from desktop_app.core.preferences import Preferences, load_preferences
 from desktop_app.gui import strings
+from desktop_app.gui.crash import CrashReporter, ShowDialog, report_startup_failure
 from desktop_app.gui.jobs import ensure_pool
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.theme import app_icon, apply_theme, follow_system
@@ -43,13 +53,68 @@ def create_window(prefs: Preferences | None = None,
     return MainWindow(prefs, chat_store)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+_log = logging.getLogger("kura.app")
+_QT_LEVELS = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
+              QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
+              QtMsgType.QtFatalMsg: logging.CRITICAL}
+
+
+def _qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    """Qt's warnings, and above all its last words before a fatal error (a platform
+    plugin that cannot load), go to the log too, not only to a console nobody sees."""
+    _log.log(_QT_LEVELS.get(kind, logging.WARNING), "Qt: %s", message)
+    if kind not in (QtMsgType.QtDebugMsg, QtMsgType.QtInfoMsg) and sys.stderr is not None:
+        print(message, file=sys.stderr, flush=True)
+    if kind == QtMsgType.QtFatalMsg and "platform plugin" in message:
+        hint = ("Qt could not open a window. `kura-app --selftest` names the missing "
+                "system library (on Debian/Ubuntu usually: sudo apt install libxcb-cursor0).")
+        _log.critical(hint)
+        if sys.stderr is not None:
+            print(hint, file=sys.stderr, flush=True)
+
+
+def open_log() -> Path | None:
+    """The log in the data dir; in the temp dir if the data dir cannot be written."""
+    from desktop_app.core.settings import data_dir
+
+    for folder in (data_dir, lambda: Path(tempfile.gettempdir()) / "Kura"):
+        try:
+            return setup_logging(folder())
+        except OSError as exc:
+            if sys.stderr is not None:
+                print(f"Kura: cannot write a log: {exc}", file=sys.stderr)
+    return None
+
+
+def main(argv: Sequence[str] | None = None, *, show_error: ShowDialog | None = None) -> int:
+    """Start Kura's window; ``--selftest`` runs the self-test instead. ``show_error``
+    replaces ``QMessageBox.exec`` for the error dialog (tests)."""
+    args = list(argv) if argv is not None else list(sys.argv)
+    log_path = open_log()
+    log_startup(args, log=log_path)
     enable_offline()  # before any library that might phone home is imported
-    app = QApplication(list(argv) if argv is not None else sys.argv)
-    window = create_window()
-    window.show()
-    QTimer.singleShot(0, window.start)
-    return app.exec()
+    if "--selftest" in args[1:]:
+        from desktop_app.gui.selftest import main as selftest_main
+
+        return selftest_main()
+    reporter = CrashReporter(log_path, show_error)
+    reporter.install()  # before Qt: a failure from here on is logged, never silent
+    qInstallMessageHandler(_qt_message)
+    try:
+        existing = QApplication.instance()
+        app = existing if isinstance(existing, QApplication) else QApplication(args)
+        reporter.install()  # again, now that a dialog can be shown
+        window = create_window()
+        window.show()
+        _log.info("window shown: %s", window.windowTitle())
+        QTimer.singleShot(0, window.start)
+    except Exception as exc:
+        report_startup_failure(exc, log_path, show_error)
+        reporter.uninstall()
+        return 1
+    code = app.exec()
+    _log.info("Kura closed (exit code %s)", code)
+    return code
 
 
 if __name__ == "__main__":

@@ -59,7 +59,8 @@ class MainWindow(QMainWindow):
         self.models_status: ModelsStatus | None = None
         self._llm_requested = False
 
-        self.setWindowTitle(f"{tr('app.title')} — {tr('app.tagline')}")
+        # Qt appends the application's display name ("— Kura") itself.
+        self.setWindowTitle(tr("app.tagline"))
         self.setWindowIcon(app_icon())
         self.resize(1240, 800)
         self.setAcceptDrops(True)

@@ -187,6 +187,15 @@ EN: dict[str, str] = {
                   "Data: {data}",
     "status.offline": "Offline",
     "error.title": "Kura",
+    # the error dialog (desktop_app/gui/crash.py)
+    "crash.title": "Kura — something went wrong",
+    "crash.error": "Kura ran into an unexpected error.",
+    "crash.keep_going": "Kura keeps running, but what you were doing may not have finished. "
+                        "If something looks wrong, restart Kura.",
+    "crash.startup": "Kura could not start.",
+    "crash.log": "The details are in the log file:\n{path}",
+    "crash.no_log": "No log file could be written.",
+    "crash.open_log": "Show log folder",
 }
 
 ZH: dict[str, str] = {
@@ -341,6 +350,13 @@ ZH: dict[str, str] = {
     "about.text": "Kura {version}\n用你自己的文档回答问题，完全离线。\n数据：{data}",
     "status.offline": "离线",
     "error.title": "Kura",
+    "crash.title": "Kura — 出错了",
+    "crash.error": "Kura 遇到了意外错误。",
+    "crash.keep_going": "Kura 仍在运行，但刚才的操作可能没有完成。如有异常，请重新启动 Kura。",
+    "crash.startup": "Kura 无法启动。",
+    "crash.log": "详细信息已写入日志文件：\n{path}",
+    "crash.no_log": "无法写入日志文件。",
+    "crash.open_log": "打开日志文件夹",
 }
 
 CATALOGS: dict[Language, dict[str, str]] = {"en": EN, "zh_CN": ZH}

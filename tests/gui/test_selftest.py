@@ -1,0 +1,111 @@
+"""``kura-app --selftest``: every native part loads, versions are reported, a failure
+names what failed and exits 1."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from desktop_app.gui import selftest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_every_check_passes_here(qapp) -> None:
+    results = selftest.run_checks()
+    failed = [c for c in results if c.status == "fail"]
+    assert not failed, selftest.format_report(results)
+    by_name = {c.name: c for c in results}
+    assert by_name["onnxruntime"].version == importlib.metadata.version("onnxruntime")
+    assert by_name["llama.cpp"].version == importlib.metadata.version("llama_cpp_python")
+    assert by_name["hnswlib"].version == importlib.metadata.version("hnswlib")
+    assert by_name["Qt"].version == importlib.metadata.version("PySide6_Essentials")
+    assert "CPU" in by_name["llama.cpp"].detail  # the CPU backend is registered
+    assert "FTS5" in by_name["SQLite"].detail
+
+
+def test_a_failing_check_is_named_and_exits_1(capsys) -> None:
+    def broken() -> tuple[str, str]:
+        raise OSError("libggml-cpu.so: cannot open shared object file")
+
+    def fine() -> tuple[str, str]:
+        return "1.2.3", "works"
+
+    def caveat() -> tuple[str, str]:
+        raise selftest.Warn("no CA certificates")
+
+    code = selftest.main([("fine", fine), ("llama.cpp", broken), ("HTTPS", caveat)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "ok   fine" in out and "1.2.3" in out
+    assert "FAIL llama.cpp" in out and "cannot open shared object file" in out
+    assert "WARN HTTPS" in out
+    assert out.rstrip().endswith("selftest: FAILED: llama.cpp")
+
+
+def test_model_checks_skip_without_models_and_run_with_them(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("KURA_LLM_PATH", str(tmp_path / "none.gguf"))
+    monkeypatch.setenv("KURA_EMBEDDER_DIR", str(tmp_path / "none"))
+    results = selftest.run_checks([("answer model", selftest.check_answer_model),
+                                   ("search model", selftest.check_search_model)])
+    assert [c.status for c in results] == ["skip", "skip"]
+    assert "--   answer model" in selftest.format_report(results)
+
+
+@pytest.mark.slow
+def test_model_checks_load_real_models(monkeypatch, embedder_dir) -> None:
+    from tests.core.answer.conftest import assemble_gguf_270m
+
+    monkeypatch.setenv("KURA_LLM_PATH", str(assemble_gguf_270m()))
+    monkeypatch.setenv("KURA_EMBEDDER_DIR", str(embedder_dir))
+    results = selftest.run_checks([("answer model", selftest.check_answer_model),
+                                   ("search model", selftest.check_search_model)])
+    assert [c.status for c in results] == ["ok", "ok"], selftest.format_report(results)
+    assert "tokens at" in results[0].detail
+    assert "768-d vector" in results[1].detail
+
+
+def test_warnings_alone_pass(capsys) -> None:
+    def caveat() -> tuple[str, str]:
+        raise selftest.Warn("no display plugin")
+
+    assert selftest.main([("Qt display", caveat)]) == 0
+    assert "selftest: all loaded" in capsys.readouterr().out
+
+
+def test_kura_app_selftest_from_the_dev_venv(tmp_path: Path) -> None:
+    """The command itself, in a fresh process, without a display."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY",
+                                                           "QT_QPA_PLATFORM")}
+    env["KURA_HOME"] = str(tmp_path / "home")
+    script = Path(sys.executable).with_name("kura-app")
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "desktop_app.gui.app"]
+    run = subprocess.run([*cmd, "--selftest"], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    for name in ("onnxruntime", "llama.cpp", "hnswlib", "Qt", "numpy", "tokenizers"):
+        assert f"ok   {name}" in run.stdout
+    assert "platform offscreen" in run.stdout  # no display: Qt went offscreen by itself
+    assert "selftest: all loaded" in run.stdout
+    log = (tmp_path / "home" / "logs" / "kura.log").read_text(encoding="utf-8")
+    assert "selftest report" in log
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11 plugin check")
+def test_display_plugin_check_names_a_missing_library(monkeypatch) -> None:
+    from PySide6.QtCore import QLibrary
+
+    monkeypatch.setattr(QLibrary, "load", lambda self: False)
+    monkeypatch.setattr(QLibrary, "errorString",
+                        lambda self: "libxcb-cursor.so.0: cannot open shared object file")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    with pytest.raises(selftest.Warn, match="libxcb-cursor"):
+        selftest.check_qt_display_plugin()
+    monkeypatch.setenv("DISPLAY", ":99")
+    with pytest.raises(RuntimeError, match="libxcb-cursor0"):
+        selftest.check_qt_display_plugin()
