@@ -100,6 +100,7 @@ class LibraryController(QObject):
         self._watcher: Any = None
         self._watcher_stop = threading.Event()
         self._can_index = False
+        self._resumed = False
         self._paused_for_answer = False
         self.lane.progressed.connect(self._on_progress)
         self.lane.started.connect(lambda _name: self._progress.reset())
@@ -130,11 +131,12 @@ class LibraryController(QObject):
     def set_can_index(self, can_index: bool) -> None:
         """Models are there: resume what a previous run left (new files, pending
         passages), then keep watching the folders."""
-        if can_index and not self._can_index and self.library is not None:
-            self._can_index = True
+        self._can_index = can_index or self._can_index
+        # Once per run, whichever comes second: the model check or the library's opening.
+        if self._can_index and not self._resumed and self.library is not None:
+            self._resumed = True
             self._submit("resume", lambda lib: lib.sync())
             self._restart_watcher()
-        self._can_index = can_index or self._can_index
 
     @property
     def can_index(self) -> bool:

@@ -381,3 +381,29 @@ def test_folders_dropped_on_the_question_box_go_to_the_library(
     assert box.toPlainText() == ""  # no path pasted as text
     assert drop_into == [[tmp_path.name]]  # the window asked where to add the folder
     close_window(window)
+
+
+@pytest.mark.slow
+def test_resuming_does_not_depend_on_which_start_up_check_finishes_first(
+    qtbot: QtBot, models: None, tmp_path: Path
+) -> None:
+    """The model check and the library's opening run on two workers; indexing must
+    resume whichever ends first."""
+    from desktop_app.core.library import Library
+
+    folder = tmp_path / "kb"
+    shutil.copytree(CORP_KB / "IT 与安全", folder)
+    library = Library(settings=PREFS.library_settings())
+    list(library.add([folder], embed=False))
+    library.close()
+
+    window = create_window(PREFS)
+    qtbot.addWidget(window)
+    window.show()
+    window.models.check()  # the models' answer first ...
+    qtbot.waitUntil(lambda: window.models_status is not None, timeout=30_000)
+    assert window.library.library is None
+    window.library.open()  # ... then the library
+    wait_indexed(qtbot, window, 1)
+    assert window.library.status is not None and window.library.status.vectors > 0
+    close_window(window)
