@@ -129,7 +129,11 @@ class Library:
         should_stop: Callable[[], bool] | None = None,
     ) -> Iterator[Progress]:
         """Add folders (or files) to a collection, named after the folder unless given,
-        then bring them up to date. Adding a folder again only does what changed."""
+        then bring them up to date. Adding a folder again only does what changed.
+
+        Every folder is recorded before any is read: if the job is stopped or killed
+        halfway, the next ``sync`` reads the rest."""
+        roots: list[tuple[int, Path]] = []
         for path in paths:
             root = Path(path).expanduser().resolve()
             if not root.exists():
@@ -138,6 +142,8 @@ class Library:
             existing = self.db.get_collection(name)
             collection_id = existing.id if existing else self.db.create_collection(name)
             self.db.add_folder(collection_id, root)
+            roots.append((collection_id, root))
+        for collection_id, root in roots:
             yield from self._scan(collection_id, root, should_stop)
         if embed:
             yield from self.embed_pending(should_stop)

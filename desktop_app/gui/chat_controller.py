@@ -16,10 +16,11 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from desktop_app.core.answer import Answer, Answerer, AnswerStream, Conversation
-from desktop_app.core.chats import Chat, ChatMessage, ChatStore
+from desktop_app.core.chats import Chat, ChatMessage, ChatNotFound, ChatStore
 from desktop_app.core.library import Library
 from desktop_app.core.preferences import Preferences
 from desktop_app.gui.jobs import background
+from desktop_app.gui.strings import tr
 
 SEARCHING = "searching"  # yielded before retrieval
 WRITING = "writing"  # yielded once the passages are chosen and the model starts
@@ -35,6 +36,8 @@ class ChatController(QObject):
     answer_failed = Signal(str)
     busy_changed = Signal(bool)
     llm_ready = Signal()
+    llm_failed = Signal(str)  # the answer model could not be loaded
+    answer_resumed = Signal(str)  # the answer so far, when its conversation is reopened
 
     def __init__(self, preferences: Preferences, store: ChatStore | None = None,
                  parent: QObject | None = None) -> None:
@@ -46,6 +49,8 @@ class ChatController(QObject):
         self._conversations: dict[str, Conversation] = {}
         self._stream: AnswerStream | None = None
         self._worker: Any = None
+        self._answer_chat_id: str | None = None  # the conversation being answered
+        self._partial = ""  # its answer so far
 
     # -- set-up -----------------------------------------------------------------------
 
@@ -65,7 +70,7 @@ class ChatController(QObject):
             answerer.llm  # noqa: B018 -- loads it on this worker thread
 
         background(load, on_result=lambda _r: self.llm_ready.emit(),
-                   on_error=lambda exc: self.answer_failed.emit(str(exc)))
+                   on_error=lambda exc: self.llm_failed.emit(str(exc)))
 
     @property
     def llm_loaded(self) -> bool:
@@ -79,6 +84,8 @@ class ChatController(QObject):
     def open_chat(self, chat_id: str) -> None:
         self.current = self.store.get(chat_id)
         self.chat_opened.emit(self.current)
+        if chat_id == self._answer_chat_id:  # still being answered: show it so far
+            self.answer_resumed.emit(self._partial)
 
     def new_chat(self) -> None:
         self.current = None
@@ -91,6 +98,8 @@ class ChatController(QObject):
         self.refresh()
 
     def delete_chat(self, chat_id: str) -> None:
+        if chat_id == self._answer_chat_id:
+            self.stop()  # nothing left to write the answer into
         self.store.delete(chat_id)
         self._conversations.pop(chat_id, None)
         if self.current and self.current.id == chat_id:
@@ -133,7 +142,11 @@ class ChatController(QObject):
             if value in (SEARCHING, WRITING):
                 self.answer_phase.emit(value)
             else:
+                self._partial += value
                 self.answer_piece.emit(value)
+
+        self._answer_chat_id = chat_id
+        self._partial = ""
 
         self._worker = background(run, on_yield=yielded,
                                   on_error=lambda exc: self._failed(str(exc)),
@@ -148,27 +161,36 @@ class ChatController(QObject):
             self._stream.cancel()
 
     def _finished(self, chat_id: str, stream: AnswerStream) -> None:
-        self._worker = None
-        self._stream = None
         answer: Answer | None = stream.answer
         if answer is None:
-            self._failed("the answer ended early")
+            self._failed(tr("ask.ended_early"))
             return
+        self._idle()
         message = ChatMessage(
             "assistant", answer.text, time.time(),
             sources=tuple(s.as_dict() for s in answer.sources),
             passages=tuple(s.as_dict() for s in answer.passages),
             declined=answer.declined, cancelled=answer.cancelled,
             collections=tuple(answer.collections))
-        chat = self.store.append(chat_id, message)
+        try:
+            chat = self.store.append(chat_id, message)
+        except ChatNotFound:  # deleted while it was being answered
+            self.refresh()
+            return
         if self.current and self.current.id == chat_id:
             self.current = chat
-        self.busy_changed.emit(False)
-        self.answer_finished.emit(answer, message)
+            self.answer_finished.emit(answer, message)
         self.refresh()
 
     def _failed(self, error: str) -> None:
+        shown = self.current is not None and self.current.id == self._answer_chat_id
+        self._idle()
+        if shown:
+            self.answer_failed.emit(error)
+
+    def _idle(self) -> None:
         self._worker = None
         self._stream = None
+        self._answer_chat_id = None
+        self._partial = ""
         self.busy_changed.emit(False)
-        self.answer_failed.emit(error)

@@ -223,6 +223,15 @@ class ChatPanel(QWidget):
         self.set_busy(True)
         self._scroll_to_end()
 
+    def resume_answer(self, text: str) -> None:
+        """The conversation being answered was opened again: its answer goes on here."""
+        self.current_answer = self._answer_card()
+        self.current_answer.set_phase(tr("ask.writing"))
+        if text:
+            self.current_answer.append(text)
+        self.set_busy(True)
+        self._scroll_to_end()
+
     def set_phase(self, text: str) -> None:
         if self.current_answer:
             self.current_answer.set_phase(text)

@@ -44,6 +44,8 @@ class ChatsList(QWidget):
         self.list.setObjectName("chats")
         self.list.setAccessibleName(tr("chats.title"))
         self.list.itemClicked.connect(lambda item: self.chat_selected.emit(item.data(ID_ROLE)))
+        self.list.itemActivated.connect(  # Enter, for the keyboard and screen readers
+            lambda item: self.chat_selected.emit(item.data(ID_ROLE)))
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         layout = QVBoxLayout(self)

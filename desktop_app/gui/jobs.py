@@ -14,6 +14,7 @@ own clean-up (saving the vector index) runs there, not on the GUI thread.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -44,6 +45,24 @@ class JobWorker(GeneratorWorker):
             self._gen.close()
 
 
+class JobError(Exception):
+    """A job's own RuntimeError, renamed on its way out: superqt's generator worker takes
+    a RuntimeError for "my Qt object was deleted" and ends silently, without ``errored``
+    or ``finished``, which would leave a lane or an answer busy for ever (llama.cpp, for
+    one, raises RuntimeError when decoding fails)."""
+
+
+def _renaming_runtime_errors(fn: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        try:
+            return (yield from fn(*args, **kwargs))
+        except RuntimeError as exc:
+            raise JobError(str(exc) or type(exc).__name__) from exc
+
+    return run
+
+
 def background(
     fn: Callable[..., Any],
     *args: Any,
@@ -57,7 +76,10 @@ def background(
     """Run ``fn(*args, **kwargs)`` on a pool thread. A generator function becomes a
     ``JobWorker``; its yields reach ``on_yield`` on the GUI thread, in order."""
     ensure_pool()
-    worker_class = JobWorker if inspect.isgeneratorfunction(fn) else FunctionWorker
+    generator = inspect.isgeneratorfunction(fn)
+    worker_class = JobWorker if generator else FunctionWorker
+    if generator:
+        fn = _renaming_runtime_errors(fn)
     worker: WorkerBase = create_worker(fn, *args, _start_thread=False,
                                        _worker_class=worker_class,
                                        _ignore_errors=on_error is not None, **kwargs)
@@ -78,6 +100,7 @@ def background(
 class _Job:
     name: str
     factory: Callable[[], Iterator[Any]]
+    urgent: bool = False  # runs even while the lane is paused (the user asked for it)
 
 
 class JobLane(QObject):
@@ -114,6 +137,16 @@ class JobLane(QObject):
         self._queue.append(_Job(name, factory))
         self._next()
 
+    def interrupt(self, name: str, factory: Callable[[], Iterator[Any]]) -> None:
+        """Run this job next, stopping the running one at its next safe point (the queue
+        is kept): removing a collection should not wait for its indexing to end."""
+        self._queue.appendleft(_Job(name, factory, urgent=True))
+        if self._worker is not None:
+            self._stopping = True
+            self._worker.quit()
+        else:
+            self._next()
+
     def pause(self) -> None:
         """Hold the running job at its next safe point; queued jobs wait too."""
         if self._paused:
@@ -143,7 +176,9 @@ class JobLane(QObject):
             self.paused_changed.emit(False)
 
     def _next(self) -> None:
-        if self._worker is not None or self._paused:
+        if self._worker is not None:
+            return
+        if self._paused and not (self._queue and self._queue[0].urgent):
             return
         if not self._queue:
             self.idle.emit()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 
 from desktop_app.core.library import Library, Progress
 from desktop_app.core.model_files.progress import RateMeter, eta_seconds
@@ -27,6 +27,8 @@ from desktop_app.gui.jobs import JobLane, background
 from desktop_app.gui.strings import tr
 
 LOADING_MODEL = "loading-model"  # yielded before the embedder is loaded (takes ~1 s)
+ADD, REMOVE, RENAME = "add", "remove", "rename"
+CHANGES_FOLDERS = (ADD, REMOVE, RENAME)
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ class LibraryController(QObject):
 
     def add(self, paths: list[Path], collection: str | None) -> None:
         """Add to ``collection``; None: each folder becomes a collection of its name."""
-        self._submit("add", lambda lib: lib.add(paths, collection), restart_watcher=True)
+        self._submit(ADD, lambda lib: lib.add(paths, collection))
 
     def sync(self, collection: str | None = None) -> None:
         self._submit("sync", lambda lib: lib.sync(collection))
@@ -155,10 +157,10 @@ class LibraryController(QObject):
         self._submit("retry", lambda lib: lib.retry(paths))
 
     def remove_collection(self, name: str) -> None:
-        self._call(lambda lib: lib.remove_collection(name), restart_watcher=True)
+        self._change(REMOVE, lambda lib: lib.remove_collection(name))
 
     def rename_collection(self, name: str, new_name: str) -> None:
-        self._call(lambda lib: lib.rename_collection(name, new_name), restart_watcher=True)
+        self._change(RENAME, lambda lib: lib.rename_collection(name, new_name))
 
     def pause(self) -> None:
         self.lane.pause()
@@ -198,8 +200,7 @@ class LibraryController(QObject):
 
     # -- plumbing ---------------------------------------------------------------------
 
-    def _submit(self, name: str, job: Callable[[Library], Iterator[Progress]],
-                restart_watcher: bool = False) -> None:
+    def _submit(self, name: str, job: Callable[[Library], Iterator[Progress]]) -> None:
         library = self.library
         if library is None:
             return
@@ -213,25 +214,24 @@ class LibraryController(QObject):
             yield from job(library)
 
         self.lane.submit(name, run)
-        if restart_watcher:
-            self.lane.finished.connect(self._restart_after,
-                                      Qt.ConnectionType.SingleShotConnection)
         self._emit_state()
 
-    def _restart_after(self, *_args: object) -> None:
-        self._restart_watcher()
-
-    def _call(self, fn: Callable[[Library], Any], restart_watcher: bool = False) -> None:
+    def _change(self, name: str, change: Callable[[Library], Any]) -> None:
+        """Remove or rename: through the lane like every write, ahead of the queue and
+        stopping the running job (it may be indexing that very collection); then what
+        was stopped carries on through a sync."""
         library = self.library
         if library is None:
             return
+        interrupted = self.lane.current is not None
 
-        def done(_result: object) -> None:
-            self.refresh()
-            if restart_watcher:
-                self._restart_watcher()
+        def run() -> Iterator[Any]:
+            change(library)
+            yield from ()
 
-        background(fn, library, on_result=done, on_error=self._fail)
+        self.lane.interrupt(name, run)
+        if interrupted and self._can_index:
+            self._submit("resume", lambda lib: lib.sync())
 
     def _on_progress(self, _name: str, event: object) -> None:
         text, fraction = self._progress.describe(event)
@@ -241,8 +241,10 @@ class LibraryController(QObject):
                 and event.done % 25 == 0:
             self.refresh()
 
-    def _on_job_finished(self, _name: str, completed: bool) -> None:
+    def _on_job_finished(self, name: str, completed: bool) -> None:
         self.refresh()
+        if name in CHANGES_FOLDERS:
+            self._restart_watcher()  # the set of folders to watch changed
         if not self.lane.busy:
             text = tr("index.done") if completed else tr("index.cancelled")
             self.indexing_changed.emit(IndexingState(text, 1.0 if completed else None,

@@ -137,7 +137,7 @@ class LibraryPanel(QWidget):
 
         self.progress = QProgressBar()
         self.progress.setObjectName("indexProgress")
-        self.progress.setAccessibleName(tr("library.title"))
+        self.progress.setAccessibleName(tr("index.progress_name"))
         self.progress.setTextVisible(False)
         self.progress_text = QLabel()
         self.progress_text.setObjectName("progressText")

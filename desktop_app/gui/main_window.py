@@ -7,6 +7,7 @@ clicked). Drops anywhere on the window add folders or files to the library.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from desktop_app.gui.theme import app_icon, apply_theme
 from desktop_app.gui.welcome_page import WelcomePage
 
 SHUTDOWN_WAIT_MS = 10_000
+_log = logging.getLogger("kura.window")
 
 
 class MainWindow(QMainWindow):
@@ -171,6 +173,9 @@ class MainWindow(QMainWindow):
     # -- conversations ----------------------------------------------------------------
 
     def ask(self, question: str, collections: list[str] | None = None) -> bool:
+        if self.chats.answerer is None:  # the library is still opening
+            self.statusBar().showMessage(tr("library.opening"), 5000)
+            return False
         return self.chats.ask(question, collections)
 
     def _on_answer_started(self, question: str) -> None:
@@ -190,9 +195,14 @@ class MainWindow(QMainWindow):
         path, _filter = QFileDialog.getSaveFileName(self, tr("chats.export"),
                                                     str(Path.home() / "kura-chat.md"),
                                                     "Markdown (*.md)")
-        if path:
+        if not path:
+            return
+        try:
             Path(path).write_text(self.chats.export_markdown(chat_id), encoding="utf-8")
-            self.statusBar().showMessage(tr("chats.exported", path=path), 8000)
+        except OSError as exc:
+            QMessageBox.warning(self, tr("chats.export"), str(exc))
+            return
+        self.statusBar().showMessage(tr("chats.exported", path=path), 8000)
 
     def _rename_chat(self, chat_id: str) -> None:
         chat = self.chats.store.get(chat_id)
@@ -233,6 +243,7 @@ class MainWindow(QMainWindow):
         # Answer settings apply to the next question; index dimensions and the language
         # after a restart (the dialog says so).
         self.chats.preferences = prefs
+        self.welcome.mirror.setText(prefs.mirror)  # the mirror Download uses
         if self.chats.answerer is not None:
             self.chats.answerer.settings = prefs.answer_settings()
         if changed_watch:
@@ -305,6 +316,10 @@ class MainWindow(QMainWindow):
         chats.answer_finished.connect(self._on_answer_finished)
         chats.answer_failed.connect(self.chat_panel.fail_answer)
         chats.busy_changed.connect(library.pause_for_answer)
+        chats.busy_changed.connect(self.chat_panel.set_busy)
+        chats.answer_resumed.connect(self.chat_panel.resume_answer)
+        chats.llm_failed.connect(
+            lambda error: self.chat_panel.set_notice(tr("ask.llm_failed", error=error)))
         self.chats_list.new_clicked.connect(chats.new_chat)
         self.chats_list.chat_selected.connect(chats.open_chat)
         self.chats_list.rename_clicked.connect(self._rename_chat)
@@ -337,7 +352,14 @@ class MainWindow(QMainWindow):
         self.chats.stop()
         self.library.shutdown()
         self.models.pause()
-        QThreadPool.globalInstance().waitForDone(SHUTDOWN_WAIT_MS)
-        if self.library.library is not None:
-            self.library.library.close()
+        finished = QThreadPool.globalInstance().waitForDone(SHUTDOWN_WAIT_MS)
+        # Detached first: signals of the stopped jobs still queued for this thread then
+        # find no library to refresh or watch.
+        library, self.library.library = self.library.library, None
+        if library is not None:
+            if finished:
+                library.close()
+            else:  # a worker is still inside it (a model loading); SQLite stays
+                # consistent, and the next start reconciles the index with it
+                _log.warning("closing with work still running; the library stays open")
         event.accept()

@@ -98,7 +98,7 @@ class AnswerCard(QFrame):
         self.title.setObjectName("declinedTitle")
         self.title.hide()
         self.body = AutoHeightBrowser()
-        self.body.setAccessibleName(tr("app.title"))
+        self.body.setAccessibleName(tr("ask.answer_name"))
         self.body.anchorClicked.connect(self._on_link)
         self.status = QLabel(tr("ask.thinking"))
         self.status.setObjectName("answerStatus")

@@ -59,6 +59,7 @@ class PreviewPane(QWidget):
         self.setObjectName("preview")
         self.path: Path | None = None
         self.current: PagePreview | TextPreview | None = None
+        self._request = 0
         self.title = QLabel()
         self.title.setProperty("heading", True)
         self.title.setWordWrap(True)
@@ -107,10 +108,21 @@ class PreviewPane(QWidget):
         self.where.setText(str(source.get("location") or ""))
         self.show()
         passage = str(source.get("text") or source.get("snippet") or "")
+        # Only the latest click counts: an earlier, slower preview must not replace it.
+        self._request += 1
+        token = self._request
+
+        def shown(result: PagePreview | TextPreview) -> None:
+            if token == self._request:
+                self._show(result)
+
+        def failed(exc: BaseException) -> None:
+            if token == self._request:
+                self._show_error(str(exc))
+
         background(preview, path, passage, page=source.get("page"),
                    start_char=source.get("start_char"), end_char=source.get("end_char"),
-                   location=source.get("location"),
-                   on_result=self._show, on_error=lambda exc: self._show_error(str(exc)))
+                   location=source.get("location"), on_result=shown, on_error=failed)
 
     def open_file(self) -> None:
         if self.path is not None:

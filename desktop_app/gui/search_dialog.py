@@ -39,8 +39,10 @@ class SearchDialog(QDialog):
         self.results = QListWidget()
         self.results.setWordWrap(True)
         self.results.setAccessibleName(tr("search.title"))
+        # One signal: a double click is a click and an activation, two previews.
         self.results.itemActivated.connect(self._chosen)
-        self.results.itemClicked.connect(self._chosen)
+        self.results.itemClicked.connect(
+            lambda item: None if self._last_chosen is item else self._chosen(item))
         self.none = QLabel(tr("search.none"))
         self.none.hide()
         # Search as the user types, once they pause: a query embeds in ~50 ms.
@@ -53,13 +55,18 @@ class SearchDialog(QDialog):
         layout.addWidget(self.none)
         layout.addWidget(self.results, 1)
         self._asked = ""
+        self._last_chosen: QListWidgetItem | None = None
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
     def run(self) -> None:
         text = self.query.text().strip()
         if not text or text == self._asked:
             return
         self._asked = text
-        background(self.library.search, text, on_result=self._show, on_error=self._failed)
+        def failed(exc: BaseException) -> None:
+            self._failed(exc, text)
+
+        background(self.library.search, text, on_result=self._show, on_error=failed)
 
     def _show(self, response: SearchResponse) -> None:
         if response.query != self._asked:
@@ -75,11 +82,14 @@ class SearchDialog(QDialog):
             self.results.addItem(item)
         self.none.setVisible(not response.results)
 
-    def _failed(self, exc: BaseException) -> None:
+    def _failed(self, exc: BaseException, asked: str) -> None:
+        if asked != self._asked:
+            return  # a newer search is on its way
         self.results.clear()
         self.none.setText(str(exc))
         self.none.show()
         self._asked = ""  # the same words can be tried again
 
     def _chosen(self, item: QListWidgetItem) -> None:
+        self._last_chosen = item
         self.source_chosen.emit(item.data(SOURCE_ROLE))
