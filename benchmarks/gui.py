@@ -105,7 +105,7 @@ def main() -> None:
 
         os.environ["KURA_EMBEDDER_DIR"] = str(quantized_dir(log=lambda _m: None))
     if "KURA_LLM_PATH" not in os.environ:
-        from benchmarks.answer import gguf_270m
+        from models.small_llm import gguf_270m
 
         os.environ["KURA_LLM_PATH"] = str(gguf_270m())
     with tempfile.TemporaryDirectory() as home:

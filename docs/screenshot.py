@@ -26,7 +26,7 @@ def main(out: Path, language: str = "en") -> None:
 
         os.environ["KURA_EMBEDDER_DIR"] = str(quantized_dir(log=lambda _m: None))
     if "KURA_LLM_PATH" not in os.environ:
-        from benchmarks.answer import gguf_270m
+        from models.small_llm import gguf_270m
 
         os.environ["KURA_LLM_PATH"] = str(gguf_270m())
     os.environ["KURA_HOME"] = tempfile.mkdtemp(prefix="kura-shot-")

@@ -18,13 +18,15 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from desktop_app.core.library import Library, Progress
-from desktop_app.core.model_files.progress import RateMeter, eta_seconds
+from desktop_app.core.model_files.progress import RateMeter, eta_seconds, format_duration
 from desktop_app.core.preferences import Preferences
 from desktop_app.core.settings import EmbedderSettings
 from desktop_app.core.store import StoreStatus
 from desktop_app.core.watch import watch_library
 from desktop_app.gui.jobs import JobLane, background
 from desktop_app.gui.strings import tr
+
+__all__ = ["IndexingState", "LibraryController", "ProgressText", "format_duration"]
 
 LOADING_MODEL = "loading-model"  # yielded before the embedder is loaded (takes ~1 s)
 ADD, REMOVE, RENAME = "add", "remove", "rename"
@@ -39,19 +41,6 @@ class IndexingState:
     fraction: float | None  # None: busy, amount unknown
     running: bool
     paused: bool
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "…"
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}:{seconds:02d}"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}"
 
 
 class ProgressText:

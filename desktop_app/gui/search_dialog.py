@@ -4,7 +4,6 @@ a result opens its passage in the preview."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.core.answer.answerer import Source
 from desktop_app.core.library import Library
 from desktop_app.core.search import SearchResponse
 from desktop_app.gui.jobs import background
@@ -74,8 +74,7 @@ class SearchDialog(QDialog):
         self.results.clear()
         self.none.setText(tr("search.none"))
         for n, result in enumerate(response.results, 1):
-            source: dict[str, Any] = {**result.as_dict(), "number": n,
-                                      "text": result.chunk.text, "chunk_id": result.chunk.id}
+            source = Source.from_result(result, n).as_dict()
             where = f" — {result.chunk.location}" if result.chunk.location else ""
             item = QListWidgetItem(f"{Path(result.path).name}{where}\n{result.snippet}")
             item.setData(SOURCE_ROLE, source)

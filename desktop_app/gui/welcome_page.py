@@ -22,8 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core.model_files import ModelsStatus, Progress, Role, RoleStatus
-from desktop_app.core.model_files.progress import format_bytes
-from desktop_app.gui.library_controller import format_duration
+from desktop_app.core.model_files.progress import format_bytes, format_duration
 from desktop_app.gui.models_controller import ModelsController
 from desktop_app.gui.strings import tr
 

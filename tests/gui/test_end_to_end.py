@@ -23,8 +23,8 @@ from desktop_app.core.preview import TextPreview
 from desktop_app.gui.add_dialog import AddDialog
 from desktop_app.gui.app import create_window
 from desktop_app.gui.main_window import MainWindow
+from models.small_llm import gguf_270m
 from tests.conftest import FIXTURES
-from tests.core.answer.conftest import assemble_gguf_270m
 
 CORP_KB = FIXTURES / "corp_kb"
 PASSWORD_DOC = "账户密码管理.md"
@@ -34,7 +34,7 @@ PREFS = Preferences(max_answer_tokens=48)
 @pytest.fixture
 def models(monkeypatch: pytest.MonkeyPatch, embedder_dir: Path) -> None:
     monkeypatch.setenv("KURA_EMBEDDER_DIR", str(embedder_dir))
-    monkeypatch.setenv("KURA_LLM_PATH", str(assemble_gguf_270m()))
+    monkeypatch.setenv("KURA_LLM_PATH", str(gguf_270m()))
 
 
 @pytest.fixture
@@ -178,18 +178,16 @@ def test_broken_files_are_listed_as_skipped_and_can_be_retried(
     close_window(window)
 
 
-@pytest.mark.slow
-def test_stop_an_answer_then_ask_again(
-    qtbot: QtBot, models: None, drop_into: list[str]
-) -> None:
-    window = open_window(qtbot)
-    window.chats.answerer = None  # rebuilt below with a longer answer, so there is time
-    drop(window, CORP_KB / "IT 与安全")
-    wait_indexed(qtbot, window, 1)
+def window_answering(qtbot: QtBot) -> MainWindow:
+    """The window with IT 与安全 indexed, in the middle of writing a long answer (400
+    tokens: time to stop it, delete its conversation, open another...)."""
     from dataclasses import replace
 
     from desktop_app.core.answer import Answerer
 
+    window = open_window(qtbot)
+    drop(window, CORP_KB / "IT 与安全")
+    wait_indexed(qtbot, window, 1)
     library = window.library.library
     assert library is not None
     window.chats.answerer = Answerer(library, settings=replace(PREFS.answer_settings(),
@@ -198,6 +196,15 @@ def test_stop_an_answer_then_ask_again(
     panel.question.setPlainText("如何重置密码?")
     with qtbot.waitSignal(window.chats.answer_piece, timeout=120_000):
         qtbot.keyClick(panel.question, Qt.Key.Key_Return)
+    return window
+
+
+@pytest.mark.slow
+def test_stop_an_answer_then_ask_again(
+    qtbot: QtBot, models: None, drop_into: list[str]
+) -> None:
+    window = window_answering(qtbot)
+    panel = window.chat_panel
     assert panel.stop_button.isVisible()
     with qtbot.waitSignal(window.chats.answer_finished, timeout=30_000) as finished:
         qtbot.keyClick(window, Qt.Key.Key_Escape)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,7 +20,6 @@ from desktop_app.gui import preview_pane
 from desktop_app.gui.chat_controller import ChatController
 from desktop_app.gui.chats_list import ChatsList
 from desktop_app.gui.jobs import JobLane
-from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.preview_pane import PreviewPane
 from desktop_app.gui.search_dialog import SearchDialog
 from tests.conftest import FIXTURES
@@ -33,6 +31,7 @@ from tests.gui.test_end_to_end import (  # noqa: F401 -- fixtures
     models,
     open_window,
     wait_indexed,
+    window_answering,
 )
 
 IT_FOLDER = FIXTURES / "corp_kb" / "IT 与安全"
@@ -85,29 +84,11 @@ def test_an_answer_that_raises_runtime_error_ends(
 # -- answers and conversations ---------------------------------------------------------
 
 
-def _window_answering(qtbot: QtBot) -> MainWindow:
-    """The window with IT 与安全 indexed, in the middle of writing a long answer."""
-    from desktop_app.core.answer import Answerer
-
-    window = open_window(qtbot)
-    drop(window, IT_FOLDER)
-    wait_indexed(qtbot, window, 1)
-    library = window.library.library
-    assert library is not None
-    window.chats.answerer = Answerer(library, settings=replace(PREFS.answer_settings(),
-                                                               max_answer_tokens=400))
-    panel = window.chat_panel
-    panel.question.setPlainText("如何重置密码?")
-    with qtbot.waitSignal(window.chats.answer_piece, timeout=120_000):
-        qtbot.keyClick(panel.question, Qt.Key.Key_Return)
-    return window
-
-
 @pytest.mark.slow
 def test_deleting_the_conversation_being_answered_leaves_the_window_usable(
     qtbot: QtBot, models: None, drop_into: list[list[str]]  # noqa: F811
 ) -> None:
-    window = _window_answering(qtbot)
+    window = window_answering(qtbot)
     chats = window.chats
     assert chats.current is not None
     with qtbot.captureExceptions() as exceptions:
@@ -128,7 +109,7 @@ def test_deleting_the_conversation_being_answered_leaves_the_window_usable(
 def test_reopening_the_conversation_being_answered_shows_its_answer(
     qtbot: QtBot, models: None, drop_into: list[list[str]]  # noqa: F811
 ) -> None:
-    window = _window_answering(qtbot)
+    window = window_answering(qtbot)
     chats = window.chats
     assert chats.current is not None
     chat_id = chats.current.id

@@ -59,9 +59,9 @@ def test_model_checks_skip_without_models_and_run_with_them(monkeypatch, tmp_pat
 
 @pytest.mark.slow
 def test_model_checks_load_real_models(monkeypatch, embedder_dir) -> None:
-    from tests.core.answer.conftest import assemble_gguf_270m
+    from models.small_llm import gguf_270m
 
-    monkeypatch.setenv("KURA_LLM_PATH", str(assemble_gguf_270m()))
+    monkeypatch.setenv("KURA_LLM_PATH", str(gguf_270m()))
     monkeypatch.setenv("KURA_EMBEDDER_DIR", str(embedder_dir))
     results = selftest.run_checks([("answer model", selftest.check_answer_model),
                                    ("search model", selftest.check_search_model)])

@@ -26,7 +26,7 @@ from desktop_app.core.answer.llm import LLM, GenerationStats, LlamaEngine
 from desktop_app.core.answer.prompt import Passage, Prompt, build_prompt
 from desktop_app.core.answer.settings import AnswerSettings, LLMSettings
 from desktop_app.core.library import Library
-from desktop_app.core.search import SearchResponse
+from desktop_app.core.search import SearchResponse, SearchResult
 
 
 @dataclass(frozen=True)
@@ -52,11 +52,14 @@ class Source:
 
     @classmethod
     def from_passage(cls, passage: Passage) -> Source:
-        r = passage.result
+        return cls.from_result(passage.result, passage.number, passage.truncated)
+
+    @classmethod
+    def from_result(cls, r: SearchResult, number: int, truncated: bool = False) -> Source:
+        """Any search result as a numbered source (a library search lists them too)."""
         c = r.chunk
-        return cls(passage.number, r.path, r.collection, c.title, c.location, c.page,
-                   r.snippet, r.score, r.relevance, passage.truncated, c.id, c.start_char,
-                   c.end_char, c.text)
+        return cls(number, r.path, r.collection, c.title, c.location, c.page, r.snippet,
+                   r.score, r.relevance, truncated, c.id, c.start_char, c.end_char, c.text)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -76,6 +76,20 @@ def eta_seconds(done: int, total: int | None, rate: float | None) -> float | Non
     return max(0.0, (total - done) / rate)
 
 
+def format_duration(seconds: float | None) -> str:
+    """An ETA as people read it: "45 s", "1:15", "1:02:05"; "…" while unknown."""
+    if seconds is None:
+        return "…"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}:{seconds:02d}"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}"
+
+
 def format_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if abs(n) < 1000 or unit == "GB":

