@@ -95,6 +95,18 @@ class EmbeddingGemmaForExport(nn.Module):
         return hidden, embedding
 
 
+def _strip_build_environment(target: Path) -> None:
+    """Rewrite the graph without the exporter's stack traces, doc strings and producer
+    (they hold this checkout's and site-packages' absolute paths): the same weights give
+    the same bytes wherever they are exported. The weights file is left as written."""
+    import onnx
+
+    from desktop_app.core.onnx_hygiene import scrub
+
+    model = onnx.load(str(target), load_external_data=False)
+    onnx.save_model(scrub(model), str(target))
+
+
 TOKENIZER_FILES = (
     "tokenizer.json",
     "tokenizer_config.json",
@@ -129,6 +141,7 @@ def export(model_dir: Path, out_dir: Path) -> Path:
             },
             external_data=True,
         )
+    _strip_build_environment(target)
     for name in TOKENIZER_FILES:
         if (model_dir / name).exists():
             shutil.copy2(model_dir / name, out_dir / name)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from desktop_app.core.embedder import MATRYOSHKA_DIMS, Embedder
 from desktop_app.core.errors import ModelFileError
 from desktop_app.core.library import Library, Progress
 from desktop_app.core.settings import EmbedderSettings, embedder_dir
+from desktop_app.core.store import DocumentInfo
 
 
 @click.group()
@@ -159,12 +163,83 @@ def sync(collection: str | None, as_json: bool) -> None:
                    f"skipped {counts.skipped}, removed {counts.removed}")
 
 
+def _iso(timestamp: float | None) -> str | None:
+    """A time for machines: ISO-8601 in UTC, to the second."""
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
+
+
+def _local_time(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "-"
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+def _width(text: str) -> int:
+    """Terminal columns: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    fill = " " * max(0, width - _width(text))
+    return fill + text if right else text + fill
+
+
+STATE_WORDS = {"parsed": "read, not embedded", "embedded": "embedded", "skipped": "skipped"}
+
+
+def _print_documents(documents: Sequence[DocumentInfo], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([
+            {"collection": d.collection, "path": d.path, "state": d.state, "reason": d.reason,
+             "message": d.message, "chunks": d.chunks, "read_at": _iso(d.read_at),
+             "embedded_at": _iso(d.embedded_at)}
+            for d in documents
+        ], ensure_ascii=False))
+        return
+    if not documents:
+        click.echo("No documents.")
+        return
+    header = ("file", "state", "passages", "read", "embedded")
+    rows = [(d.relative_path,
+             STATE_WORDS.get(d.state, d.state) + (f" ({d.reason})" if d.reason else ""),
+             str(d.chunks), _local_time(d.read_at), _local_time(d.embedded_at))
+            for d in documents]
+    widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [_pad(cell, w, right=(i == 2)) for i, (cell, w) in
+                  enumerate(zip(cells, widths, strict=True))]
+        return ("    " + "  ".join(padded)).rstrip()
+
+    by_collection = groupby(zip(documents, rows, strict=True), key=lambda pair: pair[0].collection)
+    for n, (name, group) in enumerate(by_collection):
+        members = list(group)
+        if n:
+            click.echo()
+        click.echo(f"{name}: {len(members)} documents")
+        click.echo(line(header))
+        for doc, row in members:
+            click.echo(line(row))
+            if doc.state == "skipped" and doc.message:
+                click.echo(f"        {doc.message}")
+
+
 @cli.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--documents", "list_documents", is_flag=True,
+              help="List every document: its state, passages, when read and when embedded.")
+@click.option("--collection", "-c",
+              help="Only the documents of this collection (implies --documents).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON (times in ISO-8601, UTC).")
 @user_errors
-def status(as_json: bool) -> None:
+def status(list_documents: bool, collection: str | None, as_json: bool) -> None:
     """Collections, documents, passages, skipped files and index health."""
     library = _library()
+    if list_documents or collection is not None:
+        _print_documents(library.documents(collection), as_json)
+        return
     try:
         library.open_index()  # verifies the index against SQLite (needs the embedder)
     except ModelFileError as err:
@@ -203,19 +278,46 @@ def search(query: str, k: int, collections: tuple[str, ...], as_json: bool) -> N
                    "until they are embedded.)")
 
 
+def _sync_report(steps: Iterable[Progress], collection: str | None) -> dict[str, Any]:
+    """Run a sync and say what changed: the files by outcome, and how many passages
+    were embedded."""
+    changes: dict[str, list[str]] = {k: [] for k in ("new", "changed", "skipped", "removed")}
+    unchanged = embedded = 0
+    for step in steps:
+        if step.stage == "scan" and step.path is not None and step.message in changes:
+            changes[step.message].append(step.path)
+        elif step.stage == "scan" and step.message == "unchanged":
+            unchanged += 1
+        elif step.stage == "embed":
+            embedded = step.done
+    return {"collection": collection, **changes, "unchanged": unchanged,
+            "passages_embedded": embedded, "finished_at": _iso(datetime.now(UTC).timestamp())}
+
+
 @cli.command()
 @click.option("--collection", "-c", help="Only this collection.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object per sync (what changed), one per line.")
 @user_errors
-def watch(collection: str | None) -> None:
+def watch(collection: str | None, as_json: bool) -> None:
     """Keep the library in sync while files change (Ctrl+C to stop)."""
     from desktop_app.core.watch import watch_library
 
     library = _library()
-    _run_with_progress(library.sync(collection), False)
-    click.echo("Watching for changes; press Ctrl+C to stop.", err=True)
-    try:
-        for steps in watch_library(library, collection):
+
+    def run(steps: Iterable[Progress], name: str | None) -> None:
+        if as_json:
+            click.echo(json.dumps(_sync_report(steps, name), ensure_ascii=False))
+        else:
             _run_with_progress(steps, False)
+
+    def ready() -> None:
+        click.echo("Watching for changes; press Ctrl+C to stop.", err=True)
+
+    try:
+        run(library.sync(collection), collection)
+        for job in watch_library(library, collection, on_ready=ready):
+            run(job, job.collection)
     except KeyboardInterrupt:
         pass
 

@@ -30,6 +30,7 @@ from desktop_app.core.settings import EmbedderSettings, LibrarySettings, data_di
 from desktop_app.core.store import (
     Database,
     Document,
+    DocumentInfo,
     NewChunk,
     OpenReport,
     StoreStatus,
@@ -41,7 +42,11 @@ Stage = Literal["scan", "embed", "index"]
 
 @dataclass(frozen=True)
 class Progress:
-    """One step of a long job. ``total`` is None while it is not known yet."""
+    """One step of a long job. ``total`` is None while it is not known yet.
+
+    A scan step about one file has its ``path`` and, as ``message``, what became of it:
+    "new", "changed", "unchanged", "skipped" or "removed" (gone from its folder).
+    """
 
     stage: Stage
     done: int
@@ -226,6 +231,18 @@ class Library:
     def status(self) -> StoreStatus:
         return self.db.status()
 
+    def documents(self, collection: str | None = None) -> list[DocumentInfo]:
+        """Every document (of one collection, or all): its state (read but not embedded
+        yet, embedded, or skipped with the reason), passages, and when it was last read
+        and embedded. What ``kura status --documents`` and the Documents dialog show."""
+        collection_id = None
+        if collection is not None:
+            found = self.db.get_collection(collection)
+            if found is None:
+                raise KuraError(f"no collection named {collection!r}")
+            collection_id = found.id
+        return self.db.document_infos(collection_id)
+
     def search(
         self, query: str, k: int = 10, collections: list[str] | None = None
     ) -> SearchResponse:
@@ -268,6 +285,8 @@ class Library:
         if gone:
             self._drop_orphans()
         self.last_scan = ScanCounts(**counts)
+        for key in gone:  # after the clean-up: the caller may stop at any step
+            yield Progress("scan", len(found), len(found), key, "removed")
 
     def _scan_one(self, collection_id: int, item: Path | Skipped, known: Document | None) -> str:
         if isinstance(item, Skipped):

@@ -58,7 +58,8 @@ def register(cli_group: click.Group) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_user_errors
 def status_command(as_json: bool) -> None:
-    """What is present and verified, what is missing, what is damaged."""
+    """What is present and verified, what is missing, what is damaged; and per file
+    whether it was verified against a pinned checksum or checked on first use."""
     _print_status(status(), as_json)
 
 
@@ -151,6 +152,8 @@ def _print_status(result: ModelsStatus, as_json: bool) -> None:
         for f in role_status.files:
             size = format_bytes(f.size) if f.size is not None else ""
             note = f"  {f.problem}" if f.problem and f.state != "missing" else ""
+            if f.verification:  # usable: say how it was verified
+                note = f"  {f.verification_text}"
             click.echo(f"    {f.state:<10} {f.name:<32} {size:>9}{note}")
     click.echo(f"Can index: {'yes' if result.can_index else 'no'}; "
                f"can answer: {'yes' if result.can_answer else 'no'}")

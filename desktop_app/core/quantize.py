@@ -24,6 +24,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from desktop_app.core.onnx_hygiene import scrub
+
 ROLES = ("q", "k", "v", "o", "gate", "up", "down", "dense1", "dense2")
 
 
@@ -297,6 +299,9 @@ def quantize(
         if w.role != "embed"
     }
     model = apply_plan(model, plan, recipe, say)
+    # The graph's bytes are the embedder's identity (Embedder.model_id): nothing of the
+    # machine or folder it was built in may stay in it.
+    scrub(model)
     dst.parent.mkdir(parents=True, exist_ok=True)
     say(f"saving {dst.name}")
     data = dst.with_name(dst.name + ".data")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -20,6 +21,18 @@ from watchdog.observers import Observer
 from desktop_app.core.library import Library, Progress
 
 DEBOUNCE_S = 2.0
+
+
+@dataclass(frozen=True)
+class SyncJob:
+    """One sync of one collection that watch mode asks for: iterate it to run it
+    (``yield from job`` and closing work as with the sync generator itself)."""
+
+    collection: str
+    steps: Iterator[Progress]
+
+    def __iter__(self) -> Iterator[Progress]:
+        return self.steps
 
 
 class _Collector(FileSystemEventHandler):
@@ -49,11 +62,14 @@ def watch_library(
     should_stop: Callable[[], bool] | None = None,
     debounce_s: float = DEBOUNCE_S,
     poll_s: float = 0.2,
-) -> Iterator[Iterator[Progress]]:
-    """Yield one sync job (a Progress generator) per quiet burst of changes.
+    on_ready: Callable[[], None] | None = None,
+) -> Iterator[SyncJob]:
+    """Yield one sync job (of Progress steps) per collection touched by a quiet burst
+    of changes.
 
     The caller runs each job (so the GUI can show its progress); stop by returning True
-    from ``should_stop`` or by closing the generator.
+    from ``should_stop`` or by closing the generator. ``on_ready`` is called once the
+    folders are watched (from the first ``next``): a change after it is not missed.
     """
     folders: dict[str, str] = {}  # folder -> collection name
     for summary in library.db.list_collections():
@@ -66,6 +82,8 @@ def watch_library(
             observer.schedule(collector, folder, recursive=True)
     observer.start()
     try:
+        if on_ready is not None:
+            on_ready()
         while not (should_stop and should_stop()):
             changed = collector.take_if_quiet(debounce_s)
             if not changed:
@@ -76,7 +94,7 @@ def watch_library(
                                      or p.startswith(folder.rstrip("\\") + "\\")
                                      for p in changed)})
             for name in touched:
-                yield library.sync(name)
+                yield SyncJob(name, library.sync(name))
     finally:
         observer.stop()
         observer.join(timeout=5)

@@ -66,11 +66,25 @@ def _qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> N
     if kind not in (QtMsgType.QtDebugMsg, QtMsgType.QtInfoMsg) and sys.stderr is not None:
         print(message, file=sys.stderr, flush=True)
     if kind == QtMsgType.QtFatalMsg and "platform plugin" in message:
-        hint = ("Qt could not open a window. `kura-app --selftest` names the missing "
-                "system library (on Debian/Ubuntu usually: sudo apt install libxcb-cursor0).")
+        hint = platform_plugin_hint(message)
         _log.critical(hint)
         if sys.stderr is not None:
             print(hint, file=sys.stderr, flush=True)
+
+
+def platform_plugin_hint(qt_message: str) -> str:
+    """What to do when Qt cannot load its platform plugin: name the system libraries that
+    are actually missing and the packages that provide them."""
+    from desktop_app.gui.system_libraries import unresolved_libraries, xcb_plugin
+
+    hint = "Qt could not open a window"
+    try:
+        missing = unresolved_libraries(xcb_plugin(), qt_message)
+    except Exception:  # the hint must never hide Qt's own message
+        missing = None
+    if missing and missing.libraries:
+        return f"{hint}: {missing.advice()}"
+    return f"{hint}. `kura-app --selftest` checks what the window needs."
 
 
 def open_log() -> Path | None:

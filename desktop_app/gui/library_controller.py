@@ -77,6 +77,8 @@ class ProgressText:
 class LibraryController(QObject):
     opened = Signal()
     status_changed = Signal(object)  # StoreStatus
+    documents_loaded = Signal(object, object)  # collection (None: all), list[DocumentInfo]
+    documents_failed = Signal(object, str)  # collection, the error
     indexing_changed = Signal(object)  # IndexingState
     error = Signal(str)
 
@@ -179,6 +181,16 @@ class LibraryController(QObject):
             return
         library = self.library
         background(library.status, on_result=self._on_status, on_error=self._fail)
+
+    def load_documents(self, collection: str | None) -> None:
+        """Every document of ``collection`` (None: all) with its state and times, read on
+        a worker; ``documents_loaded`` follows, or ``documents_failed`` (the collection
+        was removed or renamed meanwhile, say)."""
+        if self.library is None:
+            return
+        background(self.library.documents, collection,
+                   on_result=lambda rows: self.documents_loaded.emit(collection, rows),
+                   on_error=lambda exc: self.documents_failed.emit(collection, str(exc)))
 
     def collection_names(self) -> list[str]:
         return [c.name for c in self.status.collections] if self.status else []

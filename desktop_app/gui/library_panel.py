@@ -84,6 +84,7 @@ class LibraryPanel(QWidget):
     sync_clicked = Signal(str)  # collection name
     remove_clicked = Signal(str)
     rename_clicked = Signal(str)
+    documents_clicked = Signal(str)
     skipped_clicked = Signal()
     watch_toggled = Signal(bool)
     pause_clicked = Signal()
@@ -120,10 +121,13 @@ class LibraryPanel(QWidget):
         self.sync_button = QPushButton(tr("library.sync"))
         self.rename_button = QPushButton(tr("library.rename"))
         self.remove_button = QPushButton(tr("library.remove"))
+        self.documents_button = QPushButton(tr("library.documents"))
+        self.documents_button.setToolTip(tr("library.documents_tip"))
         self.skipped_button = QPushButton(tr("library.skipped"))
         for button, signal in ((self.sync_button, self.sync_clicked),
                                (self.rename_button, self.rename_clicked),
-                               (self.remove_button, self.remove_clicked)):
+                               (self.remove_button, self.remove_clicked),
+                               (self.documents_button, self.documents_clicked)):
             button.setAccessibleName(button.text())
             button.clicked.connect(lambda _c=False, s=signal: self._emit_selected(s))
         self.skipped_button.setAccessibleName(self.skipped_button.text())
@@ -131,6 +135,9 @@ class LibraryPanel(QWidget):
         actions = QHBoxLayout()
         for button in (self.sync_button, self.rename_button, self.remove_button):
             actions.addWidget(button)
+        files = QHBoxLayout()
+        files.addWidget(self.documents_button)
+        files.addWidget(self.skipped_button)
         self.watch_box = QCheckBox(tr("library.watch"))
         self.watch_box.setToolTip(tr("settings.watch_help"))
         self.watch_box.toggled.connect(self.watch_toggled)
@@ -159,7 +166,7 @@ class LibraryPanel(QWidget):
         layout.addWidget(self.list, 1)
         layout.addWidget(self.empty)
         layout.addLayout(actions)
-        layout.addWidget(self.skipped_button)
+        layout.addLayout(files)
         layout.addWidget(self.watch_box)
         layout.addWidget(self.progress)
         layout.addWidget(self.progress_text)
@@ -235,5 +242,6 @@ class LibraryPanel(QWidget):
 
     def _update_buttons(self) -> None:
         has = self.selected() is not None
-        for button in (self.sync_button, self.rename_button, self.remove_button):
+        for button in (self.sync_button, self.rename_button, self.remove_button,
+                       self.documents_button):
             button.setEnabled(has)

@@ -36,6 +36,7 @@ from desktop_app.gui.add_dialog import AddDialog
 from desktop_app.gui.chat_controller import SEARCHING, ChatController
 from desktop_app.gui.chat_panel import ChatPanel, local_paths
 from desktop_app.gui.chats_list import ChatsList
+from desktop_app.gui.documents_dialog import DocumentsDialog
 from desktop_app.gui.library_controller import LibraryController
 from desktop_app.gui.library_panel import LibraryPanel
 from desktop_app.gui.models_controller import ModelsController
@@ -156,6 +157,15 @@ class MainWindow(QMainWindow):
                                        tr("library.rename_label"), text=name)
         if ok and new.strip() and new.strip() != name:
             self.library.rename_collection(name, new.strip())
+
+    def show_documents(self, collection: str) -> DocumentsDialog:
+        dialog = DocumentsDialog(collection, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.library.documents_loaded.connect(dialog.show_documents)
+        self.library.documents_failed.connect(dialog.show_failure)
+        dialog.open()
+        self.library.load_documents(collection)
+        return dialog
 
     def show_skipped(self) -> SkippedDialog:
         status = self.library.status
@@ -299,6 +309,7 @@ class MainWindow(QMainWindow):
         panel.sync_clicked.connect(library.sync)
         panel.remove_clicked.connect(self._remove)
         panel.rename_clicked.connect(self._rename)
+        panel.documents_clicked.connect(self.show_documents)
         panel.skipped_clicked.connect(self.show_skipped)
         panel.watch_toggled.connect(
             lambda on: self._save_preferences(replace(self.preferences, watch_folders=on)))

@@ -10,7 +10,7 @@ packaged app (CI runs it on the Linux package).
 
 Qt runs on the ``offscreen`` platform when there is no display (or when
 ``QT_QPA_PLATFORM`` says so); on Linux the check also loads the X11 platform plugin by
-itself, so a missing system library (``libxcb-cursor0``) shows as a named failure here
+itself, so missing system libraries show as a named failure (with the packages to install)
 instead of a window that never appears. The report also goes to the log (on Windows the
 packaged app has no console to print to).
 """
@@ -283,6 +283,8 @@ def check_qt_display_plugin() -> tuple[str, str]:
     """Linux: can Qt's X11 plugin load (all its system libraries present)?"""
     from PySide6.QtCore import QLibrary, QLibraryInfo
 
+    from desktop_app.gui.system_libraries import unresolved_libraries
+
     plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms"
     found = []
     for name, lib in (("xcb", "libqxcb.so"), ("wayland", "libqwayland.so")):
@@ -293,11 +295,13 @@ def check_qt_display_plugin() -> tuple[str, str]:
         if not library.load():
             message = f"the {name} platform plugin does not load: {library.errorString()}"
             if name == "xcb":
+                missing = unresolved_libraries(path, library.errorString())
+                if missing.libraries:
+                    message = f"the xcb platform plugin does not load: {missing.advice()}"
                 # The window needs it on X11 (and on most Wayland desktops, via XWayland).
                 # No display here means no window is wanted: a caveat, not a failure.
                 if os.environ.get("DISPLAY"):
-                    raise RuntimeError(message + " (on Debian/Ubuntu: "
-                                       "sudo apt install libxcb-cursor0)")
+                    raise RuntimeError(message)
                 raise Warn(message)
             continue
         found.append(name)

@@ -1,5 +1,5 @@
 """Settings: every field of ``Preferences`` with a one-line explanation under it, and
-the models' status with a way to download or repair them."""
+the models' status (per file, how it was verified) with a way to download or repair them."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core.answer.settings import machine_threads
-from desktop_app.core.model_files import ModelsStatus, Role
+from desktop_app.core.model_files import ModelsStatus, Role, RoleStatus
 from desktop_app.core.preferences import (
     ANSWER_TOKENS_RANGE,
     INDEX_DIMS,
@@ -51,6 +51,18 @@ def _with_help(widget: QWidget, help_key: str) -> QWidget:
     return box
 
 
+def verification_lines(role: RoleStatus) -> list[str]:
+    """How the role's usable files were verified, one line per way: "model.onnx,
+    tokenizer.json: checked on first use (no published checksum pinned)"."""
+    by_way: dict[str, list[str]] = {}
+    for file in role.files:
+        if file.usable and file.verification:
+            by_way.setdefault(file.verification, []).append(file.name)
+    return [tr("settings.verification.files", files=", ".join(names),
+               how=tr(f"settings.verification.{way}"))
+            for way in ("pinned", "checked", "unverified") if (names := by_way.get(way))]
+
+
 class SettingsDialog(QDialog):
     models_clicked = Signal()
 
@@ -62,6 +74,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
 
         models_box = QVBoxLayout()
+        self.verification_labels: dict[Role, QLabel] = {}
         roles: tuple[Role, ...] = ("embedder", "llm")
         for role in roles:
             status = models.role(role) if models else None
@@ -71,6 +84,15 @@ class SettingsDialog(QDialog):
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             models_box.addWidget(label)
+            lines = verification_lines(status) if status else []
+            if lines:
+                how = QLabel("\n".join(lines))
+                how.setObjectName("help")
+                how.setWordWrap(True)
+                how.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                how.setAccessibleName(tr("welcome.role." + role))
+                self.verification_labels[role] = how
+                models_box.addWidget(how)
         self.models_button = QPushButton(tr("settings.redownload"))
         self.models_button.clicked.connect(self._models)
         models_box.addWidget(self.models_button)

@@ -132,8 +132,10 @@ class WelcomePage(QWidget):
         models.status_changed.connect(self.show_status)
         models.progress.connect(self.show_progress)
         models.download_state.connect(self.show_download_state)
-        models.failed.connect(lambda error: self.detail.setText(tr("welcome.failed",
-                                                                   error=error)))
+        # Why the last download failed (e.g. "This is not a Gemma 3 4B model file..."):
+        # kept in view when the status that follows it arrives.
+        self.failure = ""
+        models.failed.connect(self._failed)
         models.imported.connect(self._imported)
         models.import_failed.connect(
             lambda error: self.detail.setText(tr("welcome.import_failed", error=error)))
@@ -148,7 +150,8 @@ class WelcomePage(QWidget):
                 self.role_bars[role].hide()
         self.continue_button.setEnabled(status.can_index)
         if status.can_index and not status.can_answer:
-            self.detail.setText(tr("welcome.can_index"))
+            self.detail.setText("\n".join(t for t in (self.failure, tr("welcome.can_index"))
+                                           if t))
         if not self.models.downloading:
             self.download_button.setEnabled(not (status.can_index and status.can_answer))
 
@@ -176,7 +179,12 @@ class WelcomePage(QWidget):
         elif state == "cancelled":
             self.detail.setText(tr("welcome.cancelled"))
 
+    def _failed(self, error: str) -> None:
+        self.failure = tr("welcome.failed", error=error)
+        self.detail.setText(self.failure)
+
     def _download(self) -> None:
+        self.failure = ""
         self.models.download(self.mirror.text().strip())
 
     def _import(self) -> None:

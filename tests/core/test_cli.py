@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import queue
+import signal
+import sqlite3
 import subprocess
 import sys
+import threading
+import time
+from datetime import datetime
 from pathlib import Path
+from typing import IO
+
+import pytest
 
 from tests.core.test_embedder import RED_PLANET_DOCS, RED_PLANET_QUERY
 
@@ -85,3 +95,184 @@ def test_adding_a_missing_folder_is_a_clear_error(cli_env: dict[str, str],
     env = dict(cli_env, KURA_HOME=str(tmp_path / "home"))
     result = kura("add", str(tmp_path / "nowhere"), env=env)
     assert result.returncode == 2 and "no such file or folder" in result.stderr
+
+
+# -- kura status --documents ---------------------------------------------------------
+
+DOC_KEYS = {"collection", "path", "state", "reason", "message", "chunks", "read_at",
+            "embedded_at"}
+
+
+def _stored_library(root: Path) -> dict[str, Path]:
+    """A library written through the store with stand-in vectors, so ``status --documents``
+    (which needs no model) runs without one: Handbook has an embedded file, one read but
+    not embedded, and a skipped one; Finance one embedded file."""
+    from desktop_app.core.store import Database
+    from tests.core.store.helpers import chunks, embed_pending
+
+    folders = {"Handbook": root / "Handbook", "Finance": root / "Finance"}
+    with Database(root / "home" / "library.sqlite3") as db:
+        ids = {name: db.create_collection(name) for name in folders}
+        for name, folder in folders.items():
+            db.add_folder(ids[name], folder)
+        hb = folders["Handbook"]
+        db.replace_document(ids["Handbook"], hb / "leave.md", 1, 1, "h1", "markdown", "Leave",
+                            chunks("leave one", "leave two", "leave three"))
+        db.replace_document(ids["Finance"], folders["Finance"] / "报销.md", 1, 1, "h2",
+                            "markdown", None, chunks("报销流程"))
+        embed_pending(db)
+        db.replace_document(ids["Handbook"], hb / "sub" / "vpn.md", 1, 1, "h3", "markdown",
+                            None, chunks("vpn one", "vpn two"))
+        db.upsert_skipped(ids["Handbook"], hb / "broken.docx", 3, 1, "corrupt",
+                          "The file is damaged or not really a Word document.")
+    return folders
+
+
+def test_status_documents_json_lists_every_document(tmp_path: Path) -> None:
+    folders = _stored_library(tmp_path)
+    env = dict(os.environ, KURA_HOME=str(tmp_path / "home"))
+    result = kura("status", "--documents", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    docs = json.loads(result.stdout)
+    assert all(set(d) == DOC_KEYS for d in docs)
+    hb, fin = folders["Handbook"], folders["Finance"]
+    assert [(d["collection"], d["path"], d["state"], d["reason"], d["chunks"]) for d in docs] == [
+        ("Finance", str(fin / "报销.md"), "embedded", None, 1),
+        ("Handbook", str(hb / "broken.docx"), "skipped", "corrupt", 0),
+        ("Handbook", str(hb / "leave.md"), "embedded", None, 3),
+        ("Handbook", str(hb / "sub" / "vpn.md"), "parsed", None, 2),
+    ]
+    assert docs[1]["message"] == "The file is damaged or not really a Word document."
+    for doc in docs:
+        read = datetime.fromisoformat(doc["read_at"])
+        assert read.tzinfo is not None and abs(time.time() - read.timestamp()) < 600
+        assert (doc["embedded_at"] is not None) == (doc["state"] == "embedded")
+        if doc["embedded_at"]:
+            assert datetime.fromisoformat(doc["embedded_at"]) >= read.replace(microsecond=0)
+
+    only = kura("status", "--documents", "--collection", "Finance", "--json", env=env)
+    assert only.returncode == 0, only.stderr
+    assert [d["path"] for d in json.loads(only.stdout)] == [str(fin / "报销.md")]
+    implied = kura("status", "-c", "Handbook", "--json", env=env)  # -c implies --documents
+    assert [d["collection"] for d in json.loads(implied.stdout)] == ["Handbook"] * 3
+
+
+def test_status_documents_prints_a_table_per_collection(tmp_path: Path) -> None:
+    _stored_library(tmp_path)
+    env = dict(os.environ, KURA_HOME=str(tmp_path / "home"))
+    result = kura("status", "--documents", env=env)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.index("Finance: 1 documents") < out.index("Handbook: 3 documents")
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("    ")
+            and not line.startswith("        ")}
+    assert str(tmp_path) not in out  # paths are shown inside their collection's folder
+    assert "read, not embedded" in rows[os.path.join("sub", "vpn.md")]
+    assert " 2 " in rows[os.path.join("sub", "vpn.md")]
+    assert "skipped (corrupt)" in rows["broken.docx"]
+    assert "        The file is damaged or not really a Word document." in out
+    local = time.strftime("%Y-%m-%d")
+    assert rows["leave.md"].count(local) == 2  # read and embedded, in local time
+    assert rows[os.path.join("sub", "vpn.md")].rstrip().endswith("-")  # never embedded
+
+
+def test_status_documents_of_an_unknown_collection_is_a_user_error(tmp_path: Path) -> None:
+    _stored_library(tmp_path)
+    env = dict(os.environ, KURA_HOME=str(tmp_path / "home"))
+    result = kura("status", "--documents", "--collection", "nope", "--json", env=env)
+    assert result.returncode == 2
+    assert "nope" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.slow
+def test_status_documents_after_adding_good_broken_and_empty_files(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    other = tmp_path / "other"
+    for f in (folder, other):
+        f.mkdir()
+    long_note = "\n\n".join(f"## Rule {i}\n\n" + f"Rule {i} says expenses of type {i} need "
+                            f"approval from manager {i} within {i + 3} days. " * 12
+                            for i in range(8))
+    (folder / "policy.md").write_text("# Policy\n\n" + long_note, encoding="utf-8")
+    (folder / "hours.txt").write_text("The office opens at nine.", encoding="utf-8")
+    (folder / "broken.docx").write_bytes(b"not a zip file at all")
+    (folder / "empty.txt").write_bytes(b"")
+    (other / "note.md").write_text("Parking is on level two.", encoding="utf-8")
+    env = dict(cli_env, KURA_HOME=str(tmp_path / "home"))
+    for f in (folder, other):
+        added = kura("add", str(f), "--json", env=env)
+        assert added.returncode == 0, added.stderr
+
+    result = kura("status", "--documents", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    docs = {Path(d["path"]).name: d for d in json.loads(result.stdout)}
+    assert set(docs) == {"policy.md", "hours.txt", "broken.docx", "empty.txt", "note.md"}
+    assert {n: (d["state"], d["reason"]) for n, d in docs.items()} == {
+        "policy.md": ("embedded", None), "hours.txt": ("embedded", None),
+        "broken.docx": ("skipped", "corrupt"), "empty.txt": ("skipped", "empty"),
+        "note.md": ("embedded", None)}
+    assert docs["broken.docx"]["message"] and docs["empty.txt"]["message"]
+    with sqlite3.connect(tmp_path / "home" / "library.sqlite3") as conn:
+        stored = dict(conn.execute("SELECT d.path, count(c.id) FROM documents d "
+                                   "LEFT JOIN chunks c ON c.document_id = d.id GROUP BY d.id"))
+    assert {d["path"]: d["chunks"] for d in docs.values()} == stored
+    assert docs["policy.md"]["chunks"] > 1 and docs["hours.txt"]["chunks"] == 1
+    assert docs["empty.txt"]["chunks"] == 0
+    assert all(d["read_at"] for d in docs.values())
+    assert [n for n, d in sorted(docs.items()) if d["embedded_at"]] == [
+        "hours.txt", "note.md", "policy.md"]
+
+    only = kura("status", "--documents", "--collection", "mixed", "--json", env=env)
+    assert sorted(Path(d["path"]).name for d in json.loads(only.stdout)) == [
+        "broken.docx", "empty.txt", "hours.txt", "policy.md"]
+
+
+# -- kura watch --json ---------------------------------------------------------------
+
+
+def _lines(stream: IO[str]) -> queue.Queue[str]:
+    """Lines of a child's output as they come, read on a thread (a test never blocks on
+    a child that went quiet)."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in stream:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="stops the watcher with SIGINT")
+def test_watch_json_prints_one_object_per_sync(cli_env: dict[str, str],
+                                               tmp_path: Path) -> None:
+    folder = (tmp_path / "notes").resolve()
+    folder.mkdir()
+    (folder / "hours.md").write_text("The office opens at nine.", encoding="utf-8")
+    env = dict(cli_env, KURA_HOME=str(tmp_path / "home"))
+    assert kura("add", str(folder), "--json", env=env).returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "desktop_app.core.cli", "watch", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        out, err = _lines(proc.stdout), _lines(proc.stderr)  # type: ignore[arg-type]
+        start = json.loads(out.get(timeout=120))  # the sync it starts with: nothing new
+        assert start["collection"] is None and start["unchanged"] == 1
+        assert start["new"] == start["changed"] == start["removed"] == []
+        while "Watching for changes" not in err.get(timeout=60):
+            pass  # from here on a change is seen
+        (folder / "parking.md").write_text("Parking is on level two.", encoding="utf-8")
+        (folder / "hours.md").unlink()
+        change = json.loads(out.get(timeout=120))
+        assert change["collection"] == "notes"
+        assert change["new"] == [str(folder / "parking.md")]
+        assert change["removed"] == [str(folder / "hours.md")]
+        assert change["passages_embedded"] == 1 and change["skipped"] == []
+        assert datetime.fromisoformat(change["finished_at"]).tzinfo is not None
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
+    assert out.empty()  # nothing but the two JSON lines on stdout

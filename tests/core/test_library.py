@@ -15,6 +15,7 @@ import pytest
 
 from desktop_app.core.errors import KuraError
 from desktop_app.core.library import Library
+from desktop_app.core.store import DocumentInfo
 from desktop_app.core.watch import watch_library
 from tests.conftest import FIXTURES
 
@@ -261,3 +262,49 @@ def test_renaming_a_collection_keeps_its_documents(library: Library, kb: Path) -
     assert summary.name == "IT" and summary.documents == 2
     with pytest.raises(KuraError):
         library.rename_collection("IT 与安全", "again")
+
+
+@pytest.mark.slow
+def test_documents_lists_every_file_with_its_state_passages_and_times(
+        library: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "good.md").write_text("# Leave\n\nEmployees get 20 days of annual leave.",
+                                    encoding="utf-8")
+    (folder / "sub" / "vpn.md").write_text("# VPN\n\nUse the company VPN when travelling.",
+                                           encoding="utf-8")
+    (folder / "broken.docx").write_bytes(b"not a zip file at all")
+    (folder / "empty.txt").write_bytes(b"")
+    vpn = os.path.join("sub", "vpn.md")
+    started = time.time()
+    drain(library.add([folder], embed=False))
+
+    def by_name() -> dict[str, DocumentInfo]:
+        return {d.relative_path: d for d in library.documents("mixed")}
+
+    read = by_name()
+    assert {n: (d.state, d.reason) for n, d in read.items()} == {
+        "good.md": ("parsed", None), vpn: ("parsed", None),
+        "broken.docx": ("skipped", "corrupt"), "empty.txt": ("skipped", "empty")}
+    collection = library.db.get_collection("mixed")
+    assert collection is not None
+    for name, doc in read.items():
+        stored = library.db.get_document(collection.id, folder.resolve() / name)
+        assert stored is not None
+        assert doc.chunks == len(library.db.chunks_of_document(stored.id))
+        assert doc.read_at is not None and doc.read_at >= started
+        assert doc.embedded_at is None
+    assert read["good.md"].chunks == 1 and read["empty.txt"].chunks == 0
+    assert read["broken.docx"].message
+
+    drain(library.embed_pending())
+    embedded = by_name()
+    for name in ("good.md", vpn):
+        doc = embedded[name]
+        assert doc.state == "embedded" and doc.read_at == read[name].read_at
+        assert doc.embedded_at is not None and doc.read_at is not None
+        assert doc.embedded_at >= doc.read_at
+    assert embedded["empty.txt"].embedded_at is None
+    assert library.documents() == library.documents("mixed")  # the only collection
+    with pytest.raises(KuraError, match="nope"):
+        library.documents("nope")

@@ -10,7 +10,8 @@ import pytest
 from PySide6.QtWidgets import QLabel, QTreeWidgetItem
 
 from desktop_app.core.library import Library, Progress
-from desktop_app.core.store import StoreStatus
+from desktop_app.core.store import DocumentInfo, StoreStatus
+from desktop_app.gui.documents_dialog import DocumentsDialog
 from desktop_app.gui.library_controller import IndexingState, ProgressText, format_duration
 from desktop_app.gui.library_panel import LibraryPanel
 from desktop_app.gui.skipped_dialog import SkippedDialog
@@ -40,10 +41,10 @@ Staff parking is on level two; visitors register at the front desk.
 
 
 @pytest.fixture(scope="module")
-def library_status(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[
-        tuple[StoreStatus, dict[str, Path]]]:
+def real_library(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[
+        tuple[StoreStatus, dict[str, Path], list[DocumentInfo]]]:
     """A real library: Handbook (two notes and an empty file it must skip), Finance (one
-    note), and Pending (read but not embedded yet)."""
+    note), and Pending (read but not embedded yet); its status and its documents."""
     root = tmp_path_factory.mktemp("library-panel")
     folders = {name: root / name for name in ("Handbook", "Finance", "Pending")}
     for folder in folders.values():
@@ -56,8 +57,14 @@ def library_status(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterat
     library = Library(home=root / "home", embedder=embedder)
     list(library.add([folders["Handbook"], folders["Finance"]]))
     list(library.add([folders["Pending"]], embed=False))
-    yield library.status(), folders
+    yield library.status(), folders, library.documents()
     library.close()
+
+
+@pytest.fixture(scope="module")
+def library_status(real_library) -> tuple[StoreStatus, dict[str, Path]]:
+    status, folders, _documents = real_library
+    return status, folders
 
 
 @pytest.fixture
@@ -137,6 +144,47 @@ def test_the_skipped_files_button_shows_the_count(qtbot, panel: LibraryPanel,
     assert panel.skipped_button.text() == f"{tr('library.skipped')} (1)"
     with qtbot.waitSignal(panel.skipped_clicked, timeout=1000):
         panel.skipped_button.click()
+
+
+def test_the_documents_button_asks_for_the_selected_collection(qtbot,
+                                                               panel: LibraryPanel) -> None:
+    from desktop_app.core.store import CollectionSummary
+
+    assert not panel.documents_button.isEnabled()  # no collection selected yet
+    counts = {"parsed": 1, "embedded": 2, "skipped": 0}
+    status = StoreStatus([CollectionSummary(i, name, 0.0, (f"/{name}",), 3, 5, counts)
+                          for i, name in enumerate(("Finance", "Handbook", "Pending"), 1)],
+                         counts, 15, 10, 1)
+    panel.show_status(status)
+    panel.list.setCurrentRow(2)
+    assert panel.documents_button.isEnabled()
+    assert panel.documents_button.text() == tr("library.documents")
+    with qtbot.waitSignal(panel.documents_clicked, timeout=1000) as clicked:
+        panel.documents_button.click()
+    assert clicked.args == ["Pending"]
+
+
+@pytest.mark.slow
+def test_the_documents_dialog_shows_a_real_librarys_files(qtbot, real_library) -> None:
+    _status, _folders, documents = real_library
+    dialogs = {}
+    for name in ("Handbook", "Pending"):
+        dialogs[name] = DocumentsDialog(name)
+        qtbot.addWidget(dialogs[name])
+        # What the controller sends: every row, for the collection asked for.
+        dialogs[name].show_documents(name, [d for d in documents if d.collection == name])
+    chunks = {Path(d.path).name: str(d.chunks) for d in documents}
+    empty = next(d for d in documents if Path(d.path).name == "empty.txt")
+    assert [row[:3] for row in dialogs["Handbook"].rows()] == [
+        ["empty.txt", tr("documents.state.skipped", reason=empty.message), "0"],
+        ["leave.md", tr("documents.state.embedded"), chunks["leave.md"]],
+        ["vpn.md", tr("documents.state.embedded"), chunks["vpn.md"]],
+    ]
+    assert empty.reason == "empty" and empty.message
+    assert int(chunks["leave.md"]) >= 1 and int(chunks["vpn.md"]) >= 1
+    assert all(row[3] != "—" for row in dialogs["Handbook"].rows())  # every file was read
+    [pending] = dialogs["Pending"].rows()
+    assert pending[:2] == ["later.md", tr("documents.state.parsed")] and pending[4] == "—"
 
 
 def test_the_watch_switch(qtbot, panel: LibraryPanel) -> None:

@@ -171,3 +171,40 @@ def test_a_new_data_location_is_remembered_for_the_next_start(
     assert settings.chosen_data_dir() is None  # not before OK
     dialog.apply_data_location()
     assert settings.chosen_data_dir() == target.resolve()
+
+
+def _models_status(tmp_path: Path):
+    from desktop_app.core.model_files import FileStatus, ModelsStatus, RoleStatus
+
+    folder = tmp_path / "embedder"
+    embedder = RoleStatus("embedder", folder, "embedder-fp32", (
+        FileStatus("embedder", "model.onnx", folder / "model.onnx", "verified",
+                   verification="checked"),
+        FileStatus("embedder", "tokenizer.json", folder / "tokenizer.json", "verified",
+                   verification="pinned"),
+        FileStatus("embedder", "model.onnx.data", folder / "model.onnx.data", "verified",
+                   verification="checked")))
+    gguf = tmp_path / "gemma-3-4b-it-Q4_K_M.gguf"
+    llm = RoleStatus("llm", gguf, "llm", (
+        FileStatus("llm", gguf.name, gguf, "verified", verification="pinned"),))
+    return ModelsStatus(embedder, llm)
+
+
+def test_the_models_section_says_how_each_file_was_verified(qtbot, tmp_path: Path) -> None:
+    dialog = SettingsDialog(Preferences(), _models_status(tmp_path))
+    qtbot.addWidget(dialog)
+    assert dialog.verification_labels["embedder"].text().splitlines() == [
+        "tokenizer.json: verified against a pinned checksum",
+        "model.onnx, model.onnx.data: checked on first use (no published checksum pinned)"]
+    assert dialog.verification_labels["llm"].text() == (
+        "gemma-3-4b-it-Q4_K_M.gguf: verified against a pinned checksum")
+
+
+def test_the_models_section_says_it_in_chinese_too(qtbot, tmp_path: Path) -> None:
+    from desktop_app.gui import strings
+
+    strings.set_language("zh_CN")
+    dialog = SettingsDialog(Preferences(), _models_status(tmp_path))
+    qtbot.addWidget(dialog)
+    assert "model.onnx, model.onnx.data：首次使用时已检查" in \
+        dialog.verification_labels["embedder"].text()

@@ -234,3 +234,35 @@ def test_a_second_download_while_one_runs_is_ignored(qtbot, page: WelcomePage,
     qtbot.waitUntil(lambda: states[-1] == "done", timeout=TIMEOUT)
     assert states == ["running", "done"]
     assert len(toy.server.gets(source(SLOW_FILE))) == 1
+
+
+def test_a_download_that_is_not_the_model_says_so_in_a_sentence(
+        qtbot, page: WelcomePage, toy: Toy, tmp_path: Path) -> None:
+    """The answer model's server sends a GGUF of another architecture (and vouches for
+    it): the search model is installed, the answer model is not, and the page says why."""
+    import json
+    from dataclasses import replace
+
+    from tests.core.model_files.model_like import TINY, shipped_expect, write_gguf
+
+    data = json.loads(toy.catalog_path.read_text())
+    (llm,) = next(b for b in data["bundles"] if b["role"] == "llm")["files"]
+    llm.update(size=None, sha256=None,
+               expect=shipped_expect("llm", "gemma-3-4b-it-Q4_K_M.gguf"))
+    toy.catalog_path.write_text(json.dumps(data))
+    wrong = write_gguf(tmp_path / "wrong.gguf", replace(TINY, arch="llama"))
+    toy.server.add(source(llm["name"]), wrong.read_bytes())
+
+    states: list[str] = []
+    page.models.download_state.connect(states.append)
+    page.download_button.click()
+    qtbot.waitUntil(lambda: states[-1] == "failed", timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: page.models.status is not None
+                    and page.models.status.can_index, timeout=TIMEOUT)
+    detail = page.detail.text()
+    assert detail.startswith("Download failed: ")
+    assert "This is not a Gemma 3 4B model file (architecture: llama)." in detail
+    assert detail.endswith(tr("welcome.can_index"))  # and documents can be added meanwhile
+    assert not page.models.status.can_answer
+    assert page.role_labels["llm"].text() == tr("welcome.missing")
+    assert page.download_button.isEnabled()  # try again: it downloads the file afresh

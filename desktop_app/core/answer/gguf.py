@@ -9,6 +9,9 @@ is in it) tells the user exactly what is wrong with which file, at once:
 - not a GGUF (the first four bytes are not ``GGUF``);
 - truncated: the header ends early, or the tensor data it describes runs past the end.
 
+The metadata it reads (arrays as their length only) and the parameter count also tell
+*which* model a file is: ``model_files.identity`` checks them against the catalog.
+
 The header layout is GGUF v2/v3 (https://github.com/ggml-org/ggml/blob/master/docs/gguf.md).
 """
 
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import mmap
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop_app.core.errors import ModelFileError
@@ -54,6 +57,14 @@ _STRING, _ARRAY = 8, 9
 
 
 @dataclass(frozen=True)
+class GGUFArray:
+    """A metadata array, kept as its length (the vocabulary alone is 262,144 strings)."""
+
+    item_type: int
+    count: int
+
+
+@dataclass(frozen=True)
 class GGUFInfo:
     path: Path
     version: int
@@ -63,6 +74,10 @@ class GGUFInfo:
     tensors: int
     size: int  # bytes on disk
     data_end: int  # where the last tensor ends (size must be at least this)
+    # Every metadata key: numbers and booleans as they are, strings decoded, arrays as
+    # GGUFArray (their length).
+    metadata: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+    parameters: int = 0  # elements over all tensors (the model's parameter count)
 
 
 class _Truncated(Exception):
@@ -97,7 +112,7 @@ class _Reader:
         return value
 
     def skip_value(self, kind: int) -> object:
-        """Read one metadata value; arrays are skipped (returned as None)."""
+        """Read one metadata value; arrays are skipped (returned as their GGUFArray)."""
         if kind == _STRING:
             return self.string()
         if kind == _ARRAY:
@@ -115,7 +130,7 @@ class _Reader:
                         raise _Truncated
             else:
                 raise ValueError(f"unknown metadata array type {item_kind}")
-            return None
+            return GGUFArray(item_kind, count)
         if kind in _SCALARS:
             return self.take("<" + _SCALARS[kind])[0]
         raise ValueError(f"unknown metadata type {kind}")
@@ -172,6 +187,7 @@ def _parse(path: Path, buffer: mmap.mmap, size: int) -> GGUFInfo:
         alignment = DEFAULT_ALIGNMENT
 
     data_end = 0
+    parameters = 0
     ends: list[int] = []
     for _ in range(n_tensors):
         reader.string()  # name
@@ -183,6 +199,7 @@ def _parse(path: Path, buffer: mmap.mmap, size: int) -> GGUFInfo:
         elements = 1
         for d in dims:
             elements *= int(d)
+        parameters += elements
         block = _BLOCKS.get(kind)
         nbytes = (elements // block[0]) * block[1] if block else 0
         ends.append(offset + nbytes)
@@ -200,4 +217,7 @@ def _parse(path: Path, buffer: mmap.mmap, size: int) -> GGUFInfo:
         tensors=n_tensors,
         size=size,
         data_end=data_end,
+        metadata={k: v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+                  for k, v in meta.items()},
+        parameters=parameters,
     )

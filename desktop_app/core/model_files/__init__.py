@@ -6,6 +6,8 @@ One module per concept:
 - ``mirror``: the base URL (``--mirror``, ``HF_ENDPOINT``, the hub);
 - ``downloader``: resumable, retried, verified HTTP downloads, and the hub's HEAD metadata;
 - ``checksums``, ``state``: what a file must hash to, and what Kura recorded;
+- ``identity``: what a file must *be* (a Gemma 3 4B GGUF, an EmbeddingGemma graph...),
+  checked before it is installed, and how each file was verified (pinned / checked);
 - ``prepare``: staged files to what Kura loads (Kura's quantize recipe, atomic installs);
 - ``fetcher``, ``importer``: the two ways in (the network, a folder or USB stick);
 - ``model_status``: per file verified / unverified / missing / corrupt; can index / can answer;
@@ -30,6 +32,7 @@ from desktop_app.core.model_files.errors import (
     Unverifiable,
 )
 from desktop_app.core.model_files.fetcher import FetchReport, fetch, plan
+from desktop_app.core.model_files.identity import NotTheModel, Verification
 from desktop_app.core.model_files.importer import ImportReport, Rejected, import_dir
 from desktop_app.core.model_files.mirror import base_url
 from desktop_app.core.model_files.model_status import (
@@ -63,12 +66,14 @@ __all__ = [
     "ModelsStatus",
     "NetworkBlocked",
     "NotEnoughSpace",
+    "NotTheModel",
     "Progress",
     "Rejected",
     "RemoteInfo",
     "Role",
     "RoleStatus",
     "Unverifiable",
+    "Verification",
     "base_url",
     "check_embedder_loads",
     "download",

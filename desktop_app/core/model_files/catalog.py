@@ -4,17 +4,22 @@ It ships as ``catalog.json`` beside this module (data, not code, so a release ca
 checksums without touching logic). Files come in *bundles*: a set that is fetched,
 checked and installed together. A role (``embedder`` or ``llm``) may have several
 bundles; ``Catalog.choose`` picks the one to download.
+
+A file may carry an ``expect`` object: what the file must *be* (a Gemma 3 4B GGUF, an
+EmbeddingGemma graph, Gemma's tokenizer), checked before it is installed whatever its
+checksum says (``identity``).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, cast
 
 from desktop_app.core.errors import KuraError
+from desktop_app.core.model_files.identity import Expect
 
 Role = Literal["embedder", "llm"]
 Prepare = Literal["quantize", "install"]
@@ -35,6 +40,8 @@ class CatalogFile:
     license: str
     sources: tuple[str, ...]  # relative to a base URL, or absolute
     optional: bool = False  # nice to have (e.g. tokenizer_config.json); 404 is no failure
+    # What the file must be, checked before it is installed; None: nothing to check.
+    expect: Expect | None = field(default=None, compare=False)
 
     @property
     def basename(self) -> str:
@@ -157,6 +164,9 @@ def _file(bundle: str, role: Role, raw: dict[str, Any]) -> CatalogFile:
     size = raw.get("size")
     if size is not None and (not isinstance(size, int) or size < 0):
         raise ValueError(f"{bundle}/{name}: size must be a byte count")
+    expect = raw.get("expect")
+    if expect is not None and not isinstance(expect, dict):
+        raise ValueError(f"{bundle}/{name}: expect must be an object")
     install_as = str(raw.get("install_as") or pure.name)
     if "/" in install_as or "\\" in install_as:
         raise ValueError(f"{bundle}/{name}: install_as must be a plain file name")
@@ -170,6 +180,7 @@ def _file(bundle: str, role: Role, raw: dict[str, Any]) -> CatalogFile:
         license=str(raw.get("license", "")),
         sources=tuple(str(s) for s in raw.get("sources", ())),
         optional=bool(raw.get("optional", False)),
+        expect=Expect.parse(expect) if expect is not None else None,
     )
 
 

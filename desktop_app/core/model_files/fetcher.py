@@ -7,7 +7,10 @@
 3. The free space for everything still to download (and for preparing it) is checked
    before the first byte.
 4. Each file is downloaded (resumed, retried, verified: ``downloader.download``) into the
-   staging folder, then each bundle is installed (``prepare.install``).
+   staging folder, then each bundle is checked for what its files are and installed
+   (``prepare.install``). A bundle whose file is not the model is not installed (the
+   file is deleted, so the next fetch downloads it again); the other bundles still are,
+   and the first such problem is raised at the end.
 
 Interrupted at any point, the next ``fetch`` picks up where this one stopped.
 """
@@ -29,6 +32,7 @@ from desktop_app.core.model_files.downloader import (
     probe,
 )
 from desktop_app.core.model_files.errors import DownloadError, Unverifiable
+from desktop_app.core.model_files.identity import NotTheModel
 from desktop_app.core.model_files.locations import downloads_dir, staged_path
 from desktop_app.core.model_files.mirror import base_url, source_url
 from desktop_app.core.model_files.model_status import status
@@ -94,9 +98,16 @@ def fetch(
                  should_stop=should_stop, options=options)
 
     installed: dict[Role, Path] = {}
+    refused: list[NotTheModel] = []
     for bundle in bundles:
-        installed[bundle.role] = install(bundle, state, progress, should_stop)
+        try:
+            installed[bundle.role] = install(bundle, state, progress, should_stop)
+        except NotTheModel as exc:
+            refused.append(exc)
+            continue
         discard_other_downloads(catalog, bundle)
+    if refused:
+        raise refused[0]
     return FetchReport(installed, ready, {b.role: b.id for b in bundles})
 
 

@@ -10,6 +10,8 @@ A file is accepted when its sha256 matches the catalog's pin, what the hub repor
 an earlier fetch (the state file), or a checksum file in the folder (``SHA256SUMS`` /
 ``*.sha256`` lines ``<sha256>  <name>``, or a Kura ``manifest.json``). A file with no
 known checksum is refused: a copy from a failing USB stick looks like any other file.
+A file that hashes right but is not the model (``identity``: wrong architecture, size,
+tokenizer...) is refused too, with a sentence saying what it is instead.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from desktop_app.core.model_files.checksums import (
 )
 from desktop_app.core.model_files.downloader import check_free_space
 from desktop_app.core.model_files.errors import Cancelled, ChecksumMismatch
+from desktop_app.core.model_files.identity import NotTheModel
 from desktop_app.core.model_files.locations import downloads_dir, staged_path
 from desktop_app.core.model_files.model_status import status
 from desktop_app.core.model_files.prepare import discard_other_downloads, install
@@ -102,7 +105,13 @@ def import_dir(
         if problems:
             rejected.extend(problems)
             continue
-        installed[role] = install(bundle, state, progress, should_stop)
+        try:
+            installed[role] = install(bundle, state, progress, should_stop)
+        except NotTheModel as exc:
+            culprit = next((f for f in bundle.files if staged_path(f) == exc.culprit), None)
+            source = sources.get(culprit) if culprit else None
+            rejected.append(Rejected(source or sources[bundle.required[0]], exc.problem))
+            continue
         discard_other_downloads(catalog, bundle)
         chosen[role] = bundle.id
     if not installed and not rejected and not ready:

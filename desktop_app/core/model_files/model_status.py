@@ -10,6 +10,12 @@ Kura can index once the embedder is usable and answer once the LLM is. A file is
 - ``missing``;
 - ``corrupt``: the wrong size, or the wrong sha256.
 
+Apart from that state, each usable file says how it was verified when it came in
+(``verification``, recorded by ``prepare.install``): ``pinned`` (its sha256 is in the
+catalog), ``checked`` (no pin: the server's sha256 at the first fetch, and its contents
+checked to be the model before it was installed) or ``unverified`` (neither, e.g. a
+folder named by ``KURA_EMBEDDER_DIR``, or a file installed before Kura recorded this).
+
 ``status()`` hashes a file only when it changed (size or mtime) since it last matched,
 so it is quick; ``verify()`` hashes everything again (bit rot keeps size and mtime).
 """
@@ -23,6 +29,12 @@ from typing import Any, Literal
 
 from desktop_app.core.model_files.catalog import Bundle, Catalog, Role, load_catalog
 from desktop_app.core.model_files.checksums import digest_file, file_size
+from desktop_app.core.model_files.identity import (
+    VERIFICATION_TEXT,
+    VERIFICATIONS,
+    Verification,
+    weakest,
+)
 from desktop_app.core.model_files.locations import (
     DOWNLOADS,
     LLM_PATH_ENV,
@@ -49,15 +61,22 @@ class FileStatus:
     size: int | None = None  # on disk
     expected_size: int | None = None
     problem: str = ""
+    verification: Verification | None = None  # None unless usable
+    checks: str = ""  # what its contents were found to be, when they were checked
 
     @property
     def usable(self) -> bool:
         return self.state in USABLE
 
+    @property
+    def verification_text(self) -> str:
+        return VERIFICATION_TEXT[self.verification] if self.verification else ""
+
     def as_dict(self) -> dict[str, Any]:
         return {"role": self.role, "name": self.name, "path": str(self.path),
                 "state": self.state, "size": self.size, "expected_size": self.expected_size,
-                "problem": self.problem}
+                "problem": self.problem, "verification": self.verification,
+                "verification_text": self.verification_text, "checks": self.checks}
 
 
 @dataclass(frozen=True)
@@ -74,6 +93,13 @@ class RoleStatus:
     @property
     def verified(self) -> bool:
         return bool(self.files) and all(f.state == "verified" for f in self.files)
+
+    @property
+    def verification(self) -> Verification | None:
+        """The weakest way any of its files was verified (None when not ready)."""
+        if not self.ready:
+            return None
+        return weakest([f.verification or "unverified" for f in self.files])
 
 
 @dataclass(frozen=True)
@@ -117,7 +143,8 @@ class ModelsStatus:
             "can_index": self.can_index,
             "can_answer": self.can_answer,
             "roles": {r.role: {"ready": r.ready, "verified": r.verified, "bundle": r.bundle,
-                               "target": str(r.target)} for r in (self.embedder, self.llm)},
+                               "target": str(r.target), "verification": r.verification}
+                      for r in (self.embedder, self.llm)},
             "files": [f.as_dict() for f in self.files],
             "downloads": [{"bundle": d.bundle, "name": d.name, "bytes": d.bytes_on_disk}
                           for d in self.downloads],
@@ -148,7 +175,8 @@ class _Checker:
         self.state, self.full, self.progress = state, full, progress
 
     def check(self, role: Role, name: str, path: Path, sha256: str | None,
-              size: int | None, origin: str) -> FileStatus:
+              size: int | None, origin: str, verification: Verification = "unverified",
+              checks: str = "") -> FileStatus:
         if not path.is_file():
             return FileStatus(role, name, path, "missing", None, size)
         actual = path.stat().st_size
@@ -158,7 +186,7 @@ class _Checker:
                               f"{actual:,} bytes, expected {size:,} ({origin})")
         if sha256 is None:
             return FileStatus(role, name, path, "unverified", actual, size,
-                              "no checksum on record")
+                              "no checksum on record", "unverified")
         cached = None if self.full else self.state.cached_sha256(path)
         found = cached or digest_file(path, self.progress, name=name).sha256
         if found != sha256:
@@ -167,7 +195,15 @@ class _Checker:
                               f"sha256 {found[:12]}… is not {sha256[:12]}… ({origin})")
         if cached is None:
             self.state.remember_sha256(path, found)
-        return FileStatus(role, name, path, "verified", actual, size)
+        return FileStatus(role, name, path, "verified", actual, size,
+                          verification=verification, checks=checks)
+
+
+def _recorded_verification(meta: dict[str, Any]) -> Verification:
+    """How an installed file was verified, as ``prepare.install`` recorded it (a record
+    from before Kura kept this says nothing: unverified)."""
+    found = meta.get("verification")
+    return found if found in VERIFICATIONS else "unverified"
 
 
 def _recorded(state: State, role: Role, target: Path) -> dict[str, Any] | None:
@@ -184,7 +220,8 @@ def _embedder_status(catalog: Catalog, state: State, checker: _Checker) -> RoleS
     if record:
         files = tuple(
             checker.check("embedder", name, target / name, meta.get("sha256"), meta.get("size"),
-                          "recorded when installed")
+                          "recorded when installed", _recorded_verification(meta),
+                          str(meta.get("checks", "")))
             for name, meta in sorted(record.get("files", {}).items()))
         recorded = RoleStatus("embedder", target, record.get("bundle"), files)
         if recorded.verified or pinned is None:
@@ -205,7 +242,7 @@ def _embedder_status(catalog: Catalog, state: State, checker: _Checker) -> RoleS
 def _check_pinned(bundle: Bundle, target: Path, checker: _Checker) -> RoleStatus:
     files = tuple(
         checker.check("embedder", f.install_as, target / f.install_as, f.sha256, f.size,
-                      f"catalog: {bundle.id}")
+                      f"catalog: {bundle.id}", "pinned")
         for f in bundle.files if not f.optional or (target / f.install_as).exists())
     return RoleStatus("embedder", target, bundle.id, files)
 
@@ -232,17 +269,19 @@ def _llm_status(catalog: Catalog, state: State, checker: _Checker) -> RoleStatus
     if record:
         meta: dict[str, Any] = next(iter(record.get("files", {}).values()), {})
         checked = checker.check("llm", target.name, target, meta.get("sha256"),
-                                meta.get("size"), "recorded when installed")
+                                meta.get("size"), "recorded when installed",
+                                _recorded_verification(meta), str(meta.get("checks", "")))
         return RoleStatus("llm", target, record.get("bundle"), (checked,))
     if os.environ.get(LLM_PATH_ENV):  # the user's own GGUF: the catalog's sums are not its
         checked = checker.check("llm", target.name, target, None, None, "")
         return RoleStatus("llm", target, None, (checked,))
     sha, size, origin = file.sha256, file.size, "catalog"
-    if sha is None:
+    verification: Verification = "pinned" if sha else "unverified"
+    if sha is None:  # the hub's word alone, the contents never checked
         remote = state.remote(file.key)
         if remote and remote.sha256:
             sha, size, origin = remote.sha256, remote.size, remote.origin
-    checked = checker.check("llm", target.name, target, sha, size, origin)
+    checked = checker.check("llm", target.name, target, sha, size, origin, verification)
     return RoleStatus("llm", target, None, (checked,))
 
 

@@ -1,5 +1,9 @@
 """From verified files in the staging folder to what Kura loads.
 
+- ``check_staged``: before anything is installed, each staged file with an ``expect`` in
+  the catalog is checked for what it *is* (``identity``). A file that is not the model
+  is deleted (and the server's checksum recorded for it forgotten), so the next fetch
+  downloads it again; nothing of its bundle is installed.
 - ``install``: move the files into place under their installed names (the LLM file; the
   prebuilt q4 embedder, whose graph becomes ``model.onnx`` beside its own
   ``model_q4.onnx_data``, the name the graph refers to; Kura's own build).
@@ -13,7 +17,8 @@ takes a minute or two and its output is thrown away if the process dies.
 The embedder folder is built in a temporary folder beside its target and renamed into
 place, so Kura never sees half an embedder; the previous folder (if any) is removed only
 after the new one is in place. Each installed file's sha256 is recorded in the state
-file: the prepared embedder has no checksum anywhere else.
+file: the prepared embedder has no checksum anywhere else, together with how each file
+was verified (``pinned``, ``checked`` or ``unverified``; ``identity.VERIFICATIONS``).
 """
 
 from __future__ import annotations
@@ -25,13 +30,21 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from desktop_app.core.errors import ModelFileError
-from desktop_app.core.model_files.catalog import Bundle, Catalog
+from desktop_app.core.model_files.catalog import Bundle, Catalog, CatalogFile
 from desktop_app.core.model_files.checksums import digest_file
 from desktop_app.core.model_files.errors import Cancelled
+from desktop_app.core.model_files.identity import (
+    Identified,
+    NotTheModel,
+    Verification,
+    identify,
+    weakest,
+)
 from desktop_app.core.model_files.locations import (
     downloads_dir,
     role_target,
@@ -66,12 +79,67 @@ def install(
         raise ModelFileError(staging_dir(bundle), f"not ready to install: {missing} missing")
     if should_stop():
         raise Cancelled(f"stopped before installing {bundle.id}")
+    checks = check_staged(bundle, state, progress)
     if bundle.role == "llm":
-        target = _install_file(bundle, state, progress)
+        target = _install_file(bundle, state, progress, checks)
     else:
-        target = _install_embedder(bundle, state, progress)
+        target = _install_embedder(bundle, state, progress, checks)
     shutil.rmtree(staging_dir(bundle), ignore_errors=True)
     return target
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """How one staged file was verified, and what its contents were found to be."""
+
+    verification: Verification
+    checks: str = ""
+
+    def record(self) -> dict[str, str]:
+        return {"verification": self.verification, "checks": self.checks}
+
+
+def check_staged(bundle: Bundle, state: State | None = None,
+                 progress: ProgressCallback = no_progress) -> dict[str, FileCheck]:
+    """Check what each staged file of ``bundle`` is; by catalog name, how it was verified.
+
+    Raises NotTheModel (naming the file, in a sentence a person can act on) after
+    deleting the file at fault and forgetting the checksum its server reported.
+    """
+    state = state or State()
+    found: dict[str, Identified] = {}
+    for file in bundle.files:
+        path = staged_path(file)
+        if file.expect is None or not path.is_file():
+            continue
+        progress(Progress("verify", file.name, message=f"checking it is {file.expect.what}"))
+        try:
+            found[file.name] = identify(path, file.expect, file.name)
+        except NotTheModel as exc:
+            culprit = next((f for f in bundle.files if staged_path(f) == exc.culprit), file)
+            staged_path(culprit).unlink(missing_ok=True)
+            # The recorded checksum vouched for the wrong bytes: ask the server afresh.
+            state.forget_remote(culprit.key)
+            raise NotTheModel(file.name, f"{exc.problem} Kura deleted its copy, so the next "
+                                         "download or import starts afresh.",
+                              exc.culprit) from None
+    covered = {name for identified in found.values() for name in identified.covers}
+    results: dict[str, FileCheck] = {}
+    for file in bundle.files:
+        if not staged_path(file).is_file():
+            continue
+        identified = found.get(file.name)
+        checked = identified is not None or file.basename in covered
+        summary = identified.summary if identified else \
+            "size checked against the graph that uses it" if checked else ""
+        results[file.name] = FileCheck(_verification(file, checked), summary)
+    return results
+
+
+def _verification(file: CatalogFile, checked: bool) -> Verification:
+    if file.sha256:
+        return "pinned"
+    return "checked" if checked else "unverified"
 
 
 def discard_other_downloads(catalog: Catalog, installed: Bundle) -> None:
@@ -82,7 +150,8 @@ def discard_other_downloads(catalog: Catalog, installed: Bundle) -> None:
             shutil.rmtree(downloads_dir() / bundle.id, ignore_errors=True)
 
 
-def _install_file(bundle: Bundle, state: State, progress: ProgressCallback) -> Path:
+def _install_file(bundle: Bundle, state: State, progress: ProgressCallback,
+                  checks: dict[str, FileCheck]) -> Path:
     (file,) = bundle.required
     target = role_target(bundle)
     source = staged_path(file)
@@ -91,11 +160,13 @@ def _install_file(bundle: Bundle, state: State, progress: ProgressCallback) -> P
     _move_file(source, target)
     state.remember_sha256(target, digest.sha256)
     state.record_installed("llm", bundle.id, target, {
-        file.install_as: {"size": digest.size, "sha256": digest.sha256}})
+        file.install_as: {"size": digest.size, "sha256": digest.sha256,
+                          **checks.get(file.name, FileCheck("unverified")).record()}})
     return target
 
 
-def _install_embedder(bundle: Bundle, state: State, progress: ProgressCallback) -> Path:
+def _install_embedder(bundle: Bundle, state: State, progress: ProgressCallback,
+                      checks: dict[str, FileCheck]) -> Path:
     target = role_target(bundle)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".tmp-{target.name}-"))
@@ -110,9 +181,11 @@ def _install_embedder(bundle: Bundle, state: State, progress: ProgressCallback) 
                     os.replace(staged_path(file), tmp / file.install_as)
         files: dict[str, dict[str, Any]] = {}
         sums: dict[str, str] = {}
+        by_installed, other = _checks_by_installed_name(bundle, checks)
         for path in sorted(p for p in tmp.iterdir() if p.is_file()):
             digest = digest_file(path, progress)
-            files[path.name] = {"size": digest.size, "sha256": digest.sha256}
+            files[path.name] = {"size": digest.size, "sha256": digest.sha256,
+                                **by_installed.get(path.name, other).record()}
             sums[path.name] = digest.sha256
         progress(Progress("install", bundle.id, message=f"moving into {target}"))
         swap_dir(tmp, target)
@@ -122,6 +195,23 @@ def _install_embedder(bundle: Bundle, state: State, progress: ProgressCallback) 
         state.remember_sha256(target / name, sha)
     state.record_installed("embedder", bundle.id, target, files)
     return target
+
+
+def _checks_by_installed_name(bundle: Bundle, checks: dict[str, FileCheck],
+                              ) -> tuple[dict[str, FileCheck], FileCheck]:
+    """Per installed file name, and for files no catalog entry names: what Kura's recipe
+    made is as trustworthy as the weakest of the graph and weights it was made from (and
+    it was seen to load and embed)."""
+    graph_files = (".onnx", ".onnx_data")
+    if bundle.prepare != "quantize":
+        return ({f.install_as: checks[f.name] for f in bundle.files if f.name in checks},
+                FileCheck("unverified"))
+    inputs = [checks[f.name].verification for f in bundle.files
+              if f.name in checks and f.name.endswith(graph_files)]
+    made = FileCheck(weakest(inputs), "made on this computer by Kura's recipe from the "
+                                      "downloaded graph; it loads and embeds")
+    return ({f.install_as: checks[f.name] for f in bundle.files
+             if f.name in checks and not f.name.endswith(graph_files)}, made)
 
 
 def _quantize_into(bundle: Bundle, tmp: Path, progress: ProgressCallback) -> None:

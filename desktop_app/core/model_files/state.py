@@ -6,7 +6,9 @@
   recorded at the first probe, so a download resumed days later (maybe from a mirror) is
   checked against the same bytes it started with.
 - ``installed``: per role, the bundle installed and each installed file's size and
-  sha256. The embedder Kura prepares itself has no checksum anywhere else.
+  sha256 (the embedder Kura prepares itself has no checksum anywhere else), and how it
+  was verified: ``verification`` (``pinned`` / ``checked`` / ``unverified``) and
+  ``checks`` (what its contents were found to be).
 - ``verified``: per path, the (size, mtime) at which its sha256 last matched. ``status``
   trusts that instead of re-hashing gigabytes every call; ``verify`` always re-hashes.
 

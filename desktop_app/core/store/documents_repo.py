@@ -8,12 +8,18 @@ from collections.abc import Iterable, Sequence
 
 from desktop_app.core.store import fts
 from desktop_app.core.store.connections import StoreBase
-from desktop_app.core.store.rows import STATUSES, Document, DocumentStatus, NewChunk
+from desktop_app.core.store.rows import (
+    STATUSES,
+    Document,
+    DocumentInfo,
+    DocumentStatus,
+    NewChunk,
+)
 from desktop_app.core.store.sqlutil import is_under, now, path_text
 
 _DOC_COLUMNS = (
     "id, collection_id, path, size, mtime_ns, content_hash, kind, title, status, "
-    "skip_reason, skip_message, updated_at"
+    "skip_reason, skip_message, updated_at, read_at, embedded_at"
 )
 
 
@@ -45,14 +51,20 @@ def refresh_embedded(conn: sqlite3.Connection, document_ids: Iterable[int]) -> N
     """Flip 'parsed' documents whose every chunk now has a vector to 'embedded'."""
     conn.executemany(
         """
-        UPDATE documents SET status = 'embedded', updated_at = ?
-        WHERE id = ? AND status = 'parsed' AND NOT EXISTS (
+        UPDATE documents SET status = 'embedded', updated_at = ?1, embedded_at = ?1
+        WHERE id = ?2 AND status = 'parsed' AND NOT EXISTS (
             SELECT 1 FROM chunks c
             WHERE c.document_id = documents.id
               AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.embed_key = c.embed_key))
         """,
         ((now(), doc_id) for doc_id in document_ids),
     )
+
+
+def _folder_of(path: str, folders: Sequence[str]) -> str | None:
+    """The innermost of ``folders`` that holds ``path`` (or is it)."""
+    holding = [f for f in folders if is_under(path, f)]
+    return max(holding, key=len) if holding else None
 
 
 class DocumentsRepo(StoreBase):
@@ -88,6 +100,31 @@ class DocumentsRepo(StoreBase):
             rows = conn.execute(sql + " ORDER BY collection_id, path", args).fetchall()
         return [document_from_row(r) for r in rows]
 
+    def document_infos(self, collection_id: int | None = None) -> list[DocumentInfo]:
+        """Every document (of one collection, or all) with its collection's name, its
+        state, chunk count and times, by collection name then path (one snapshot)."""
+        sql = (
+            "SELECT c.name, d.path, d.status, d.skip_reason, d.skip_message, "
+            "(SELECT count(*) FROM chunks ch WHERE ch.document_id = d.id), "
+            "d.read_at, d.embedded_at, d.collection_id "
+            "FROM documents d JOIN collections c ON c.id = d.collection_id"
+        )
+        args: list[object] = []
+        if collection_id is not None:
+            sql += " WHERE d.collection_id = ?"
+            args.append(collection_id)
+        with self.reading() as conn:
+            rows = conn.execute(sql + " ORDER BY c.name, c.id, d.path", args).fetchall()
+            folders: dict[int, list[str]] = {}
+            for cid, folder in conn.execute("SELECT collection_id, path FROM collection_folders"):
+                folders.setdefault(cid, []).append(folder)
+        return [
+            DocumentInfo(collection=name, path=path, folder=_folder_of(path, folders.get(cid, [])),
+                         state=state, reason=reason, message=message, chunks=n,
+                         read_at=read_at, embedded_at=embedded_at)
+            for name, path, state, reason, message, n, read_at, embedded_at, cid in rows
+        ]
+
     def replace_document(
         self,
         collection_id: int,
@@ -105,10 +142,12 @@ class DocumentsRepo(StoreBase):
         already has a vector (e.g. a copy of a file seen before), else 'parsed'.
         Vectors no chunk uses any more stay until ``delete_orphan_vectors``."""
         with self.transaction() as conn:
+            stamp = now()
             doc_id = _upsert(conn, collection_id, path_text(path), {
                 "size": size, "mtime_ns": mtime_ns, "content_hash": content_hash,
                 "kind": kind, "title": title, "status": "parsed",
-                "skip_reason": None, "skip_message": None, "updated_at": now(),
+                "skip_reason": None, "skip_message": None, "updated_at": stamp,
+                "read_at": stamp, "embedded_at": None,
             })
             conn.execute("DELETE FROM chunks WHERE document_id = ?", (doc_id,))
             fts_rows: list[tuple[int, str, str | None]] = []
@@ -138,19 +177,23 @@ class DocumentsRepo(StoreBase):
         if not reason:
             raise ValueError("a skipped document needs a reason")
         with self.transaction() as conn:
+            stamp = now()
             doc_id = _upsert(conn, collection_id, path_text(path), {
                 "size": size, "mtime_ns": mtime_ns, "content_hash": None, "kind": None,
                 "title": None, "status": "skipped", "skip_reason": reason,
-                "skip_message": message, "updated_at": now(),
+                "skip_message": message, "updated_at": stamp, "read_at": stamp,
+                "embedded_at": None,
             })
             conn.execute("DELETE FROM chunks WHERE document_id = ?", (doc_id,))
         return doc_id
 
     def touch_document(self, document_id: int, size: int, mtime_ns: int) -> bool:
-        """The file's metadata changed but its content hash did not: keep the chunks."""
+        """The file's metadata changed but its content hash did not: keep the chunks
+        (it was read again to hash it, so ``read_at`` moves)."""
         with self.transaction() as conn:
             cur = conn.execute(
-                "UPDATE documents SET size = ?, mtime_ns = ?, updated_at = ? WHERE id = ?",
+                "UPDATE documents SET size = ?1, mtime_ns = ?2, updated_at = ?3, read_at = ?3 "
+                "WHERE id = ?4",
                 (size, mtime_ns, now(), document_id),
             )
         return cur.rowcount > 0

@@ -108,7 +108,22 @@ def _v1_initial(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-MIGRATIONS: Sequence[Migration] = (_v1_initial,)
+def _v2_document_times(conn: sqlite3.Connection) -> None:
+    """When each document was last read and last embedded (``kura status --documents``).
+
+    ``read_at``: the last time Kura read the file (parsed it, hashed it and found it
+    unchanged, or tried and skipped it). ``embedded_at``: when its last chunk got a
+    vector, NULL while it is not 'embedded'. v1 kept only ``updated_at``, the time of the
+    row's last change: for an 'embedded' row that is the moment it became embedded, and
+    for every row it is no earlier than its last read, so both start from it.
+    """
+    conn.execute("ALTER TABLE documents ADD COLUMN read_at REAL")
+    conn.execute("ALTER TABLE documents ADD COLUMN embedded_at REAL")
+    conn.execute("UPDATE documents SET read_at = updated_at")
+    conn.execute("UPDATE documents SET embedded_at = updated_at WHERE status = 'embedded'")
+
+
+MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_document_times)
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Literal
 
 import numpy as np
@@ -44,6 +45,8 @@ class Document:
     skip_reason: str | None
     skip_message: str | None
     updated_at: float
+    read_at: float | None  # last read (parsed, re-hashed or skipped); unix seconds
+    embedded_at: float | None  # when it became 'embedded'; None while it is not
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,34 @@ class SkippedFile:
     path: str
     reason: str
     message: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    """One document as ``kura status --documents`` and the Documents dialog list it."""
+
+    collection: str
+    path: str
+    folder: str | None  # the collection's folder it was found in (None: not in one now)
+    state: DocumentStatus
+    reason: str | None  # skip reason code (SkipReason), only when skipped
+    message: str | None  # the sentence that says why it was skipped
+    chunks: int
+    read_at: float | None  # unix seconds
+    embedded_at: float | None
+
+    @property
+    def relative_path(self) -> str:
+        """The path inside its folder (the file's name if the folder is the file)."""
+        if self.folder is None:
+            return self.path
+        path = PurePath(self.path)
+        if self.path == self.folder:
+            return path.name
+        try:
+            return str(path.relative_to(self.folder))
+        except ValueError:  # the other separator on Windows
+            return self.path
 
 
 @dataclass(frozen=True, slots=True)

@@ -194,7 +194,7 @@ class VectorsRepo(StoreBase):
             ids = [r[0] for r in conn.execute("SELECT id FROM vectors ORDER BY id")]
             conn.execute("DELETE FROM vectors")
             conn.execute(
-                "UPDATE documents SET status = 'parsed', updated_at = ? "
+                "UPDATE documents SET status = 'parsed', updated_at = ?, embedded_at = NULL "
                 "WHERE status = 'embedded' AND EXISTS "
                 "(SELECT 1 FROM chunks c WHERE c.document_id = documents.id)",
                 (now(),),

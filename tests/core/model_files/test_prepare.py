@@ -17,18 +17,26 @@ from desktop_app.core.model_files.model_status import status
 from desktop_app.core.model_files.prepare import swap_dir
 from desktop_app.core.settings import embedder_dir
 from tests.core.model_files.conftest import FAST, MB, blob, sha256, source, write_catalog
+from tests.core.model_files.model_like import shipped_expect
 from tests.core.model_files.server import ModelServer
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                    "added_tokens.json")
 
 
-def fp32_bundle(names: list[str], optional: tuple[str, ...] = ()) -> dict:
-    """Like the shipped ``embedder-fp32``: nothing pinned, quantized after download."""
+def fp32_bundle(names: list[str], optional: tuple[str, ...] = (),
+                expect: bool = False) -> dict:
+    """Like the shipped ``embedder-fp32``: nothing pinned, quantized after download (and,
+    with ``expect``, its files checked against the shipped expectations)."""
+    def entry(n: str) -> dict:
+        found = {"name": n, "size": None, "sha256": None, "optional": n in optional,
+                 "sources": [source(n)]}
+        if expect and n != "onnx/model.onnx_data":
+            found["expect"] = shipped_expect("embedder-fp32", n)
+        return found
+
     return {"id": "fp32", "role": "embedder", "default": True, "prepare": "quantize",
-            "extra_bytes": 0,
-            "files": [{"name": n, "size": None, "sha256": None, "optional": n in optional,
-                       "sources": [source(n)]} for n in names]}
+            "extra_bytes": 0, "files": [entry(n) for n in names]}
 
 
 def file_sha256(path: Path) -> str:
@@ -63,7 +71,7 @@ def test_the_real_fp32_graph_is_fetched_quantized_and_loads(
 
     names = ["onnx/model.onnx", "onnx/model.onnx_data", *TOKENIZER_FILES]
     path = tmp_path / "catalog.json"
-    write_catalog(path, [fp32_bundle(names, optional=TOKENIZER_FILES[1:])])
+    write_catalog(path, [fp32_bundle(names, optional=TOKENIZER_FILES[1:], expect=True)])
     monkeypatch.setattr(catalog_module, "CATALOG_PATH", path)
 
     steps: list[str] = []
@@ -81,6 +89,12 @@ def test_the_real_fp32_graph_is_fetched_quantized_and_loads(
 
     now = status()
     assert now.can_index and now.embedder.verified and now.embedder.bundle == "fp32"
+    # Checked on first use: the downloaded graph and tokenizer against the shipped
+    # expectations; what the recipe made inherits that, and was seen to embed.
+    assert now.embedder.verification == "checked"
+    made = {f.name: f.checks for f in now.embedder.files}
+    assert "Kura's recipe" in made["model.onnx"] and "Kura's recipe" in made["model.onnx.data"]
+    assert "262,145 tokens" in made["tokenizer.json"]
 
     embedder = Embedder(embedder_dir())
     docs = embedder.embed_documents(["Mars is called the red planet.",

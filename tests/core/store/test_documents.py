@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from desktop_app.core.store import Database, NewChunk
+from desktop_app.core.store import Database, NewChunk, documents_repo, vectors_repo
 from tests.core.store.helpers import chunks, embed_pending, key
 
 
@@ -131,3 +131,66 @@ def test_delete_document_and_delete_missing(db: Database, coll: int) -> None:
     assert set(_fts_rows(db).values()) == {paths[2], outside}  # segment() leaves paths as-is
     assert key(paths[1]) not in {c.embed_key for d in db.documents(coll)
                                  for c in db.chunks_of_document(d.id)}
+
+
+def test_read_and_embedded_times(db: Database, coll: int,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [100.0]
+    monkeypatch.setattr(documents_repo, "now", lambda: clock[0])
+    monkeypatch.setattr(vectors_repo, "now", lambda: clock[0])
+
+    def times(doc_id: int) -> tuple[str, float | None, float | None]:
+        stored = db.get_document_by_id(doc_id)
+        assert stored is not None
+        return stored.status, stored.read_at, stored.embedded_at
+
+    doc = db.replace_document(coll, "/d/a.txt", 1, 1, "h", "txt", None, chunks("x", "y"))
+    assert times(doc) == ("parsed", 100.0, None)  # read, not embedded yet
+    clock[0] = 200.0
+    embed_pending(db)
+    assert times(doc) == ("embedded", 100.0, 200.0)
+    clock[0] = 300.0
+    db.touch_document(doc, 2, 2)  # hashed again, same content: still embedded since 200
+    assert times(doc) == ("embedded", 300.0, 200.0)
+    clock[0] = 400.0
+    db.replace_document(coll, "/d/a.txt", 3, 3, "h2", "txt", None, chunks("z"))
+    assert times(doc) == ("parsed", 400.0, None)  # changed: its old embedding time is gone
+    copy = db.replace_document(coll, "/d/copy.txt", 1, 1, "h", "txt", None, chunks("y", "x"))
+    assert times(copy) == ("embedded", 400.0, 400.0)  # every vector already existed
+    clock[0] = 500.0
+    db.reset_vectors()
+    assert times(copy) == ("parsed", 400.0, None)
+    db.upsert_skipped(coll, "/d/copy.txt", 1, 2, "empty", "no text")
+    assert times(copy) == ("skipped", 500.0, None)
+
+
+def test_document_infos_have_collection_state_passages_and_folder(db: Database) -> None:
+    work, single = db.create_collection("Work"), db.create_collection("A single file")
+    for folder in ("/w", "/w/deep"):
+        db.add_folder(work, folder)
+    db.add_folder(single, "/s/report.pdf")
+    db.replace_document(work, "/w/deep/b.txt", 1, 1, "h", "txt", None, chunks("b1", "b2", "b3"))
+    db.replace_document(work, "/w/a.txt", 1, 1, "h", "txt", None, chunks("a1"))
+    embed_pending(db)
+    db.replace_document(work, "/w/c.txt", 1, 1, "h", "txt", None, chunks("c1", "c2"))
+    db.upsert_skipped(work, "/w/bad.docx", 1, 1, "corrupt", "The file is damaged.")
+    db.replace_document(work, "/elsewhere/d.txt", 1, 1, "h", "txt", None, chunks("d1"))
+    db.replace_document(single, "/s/report.pdf", 1, 1, "h", "pdf", None, chunks("r1"))
+
+    rows = [(d.collection, d.path, d.folder, d.relative_path, d.state, d.reason, d.message,
+             d.chunks) for d in db.document_infos()]
+    assert rows == [
+        ("A single file", "/s/report.pdf", "/s/report.pdf", "report.pdf", "parsed", None,
+         None, 1),
+        ("Work", "/elsewhere/d.txt", None, "/elsewhere/d.txt", "parsed", None, None, 1),
+        ("Work", "/w/a.txt", "/w", "a.txt", "embedded", None, None, 1),
+        ("Work", "/w/bad.docx", "/w", "bad.docx", "skipped", "corrupt", "The file is damaged.",
+         0),
+        ("Work", "/w/c.txt", "/w", "c.txt", "parsed", None, None, 2),
+        ("Work", "/w/deep/b.txt", "/w/deep", "b.txt", "embedded", None, None, 3),
+    ]
+    infos = db.document_infos()
+    assert all(d.read_at is not None for d in infos)
+    assert [d.embedded_at is not None for d in infos] == [d.state == "embedded" for d in infos]
+    assert [d.path for d in db.document_infos(single)] == ["/s/report.pdf"]
+    assert db.document_infos(single + work + 1000) == []

@@ -10,6 +10,8 @@ from desktop_app.core.store import meta as meta_keys
 from desktop_app.core.store.migrations import MIGRATIONS, migrate, schema_version
 from tests.core.store.helpers import chunks
 
+V1_FIELDS = ("id", "collection_id", "path", "size", "mtime_ns", "content_hash", "kind", "title",
+             "status", "skip_reason", "skip_message", "updated_at")
 TABLES = {"collections", "collection_folders", "documents", "chunks", "vectors", "chunk_fts",
           "meta"}
 
@@ -80,3 +82,32 @@ def test_fts_rows_are_rebuilt_when_the_segmenter_changes(tmp_path: Path) -> None
         assert db.keyword_search("密码", 5) == []
     with Database(path) as db:
         assert len(db.keyword_search("密码", 5)) == 1
+
+
+def test_a_v1_library_keeps_its_rows_and_gets_read_and_embedded_times(tmp_path: Path) -> None:
+    path = tmp_path / "library.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert migrate(conn, MIGRATIONS[:1]) == 1  # a library as Kura 0.1 left it
+    conn.execute("INSERT INTO collections(id, name, created_at) VALUES (1, 'Work', 1.0)")
+    conn.execute("INSERT INTO collection_folders(collection_id, path) VALUES (1, '/w')")
+    v1_rows = [
+        (1, 1, "/w/read.txt", 10, 11, "h1", "txt", "Read", "parsed", None, None, 100.0),
+        (2, 1, "/w/done.md", 20, 21, "h2", "markdown", "Done", "embedded", None, None, 200.0),
+        (3, 1, "/w/bad.pdf", 30, 31, None, None, None, "skipped", "corrupt", "Damaged.", 300.0),
+    ]
+    conn.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", v1_rows)
+    conn.execute("INSERT INTO chunks(document_id, ordinal, text, embed_key) "
+                 "VALUES (1, 0, 'alpha', 'k1'), (2, 0, 'beta', 'k2'), (2, 1, 'gamma', 'k3')")
+    conn.close()
+
+    with Database(path) as db:
+        assert db.schema_version == 2 == len(MIGRATIONS)
+        docs = db.documents()
+        # Every v1 column is as it was; the two new ones come from updated_at.
+        assert sorted(tuple(getattr(d, f) for f in V1_FIELDS) for d in docs) == v1_rows
+        assert {d.path: (d.read_at, d.embedded_at) for d in docs} == {
+            "/w/read.txt": (100.0, None), "/w/done.md": (200.0, 200.0),
+            "/w/bad.pdf": (300.0, None)}
+        assert [(d.relative_path, d.state, d.chunks) for d in db.document_infos()] == [
+            ("bad.pdf", "skipped", 0), ("done.md", "embedded", 2), ("read.txt", "parsed", 1)]
+        assert len(db.keyword_search("gamma", 5)) == 1  # the keyword index was rebuilt too
