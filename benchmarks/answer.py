@@ -47,11 +47,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run as a script from a checkout
 
 from desktop_app.core.answer import (  # noqa: E402
-    PREFIX,
     Answerer,
     AnswerSettings,
     LlamaEngine,
     LLMSettings,
+    fixed_prefix,
 )
 from desktop_app.core.answer.prompt import Prompt  # noqa: E402
 from desktop_app.core.library import Library  # noqa: E402
@@ -177,7 +177,8 @@ def main() -> None:
               f"repeats; load average before: {_load()}.\n")
 
         # Warm-up: the first decode of a context is slower and llama.cpp does not count it.
-        engine.generate(PREFIX + "Hi<end_of_turn>\n<start_of_turn>model\n", 4).text()
+        fmt = engine.prompt_format
+        engine.generate(fixed_prefix(fmt) + "Hi" + fmt.end_turn + fmt.model_turn, 4).text()
 
         prompts: dict[str, Prompt] = {}
         per_answer: list[list[Any]] = []
@@ -223,7 +224,7 @@ def main() -> None:
                      "packing s", "first token s", "answer tokens", "cited"], per_answer))
         print()
 
-        prefix_tokens = engine.count_tokens(PREFIX, bos=True)
+        prefix_tokens = engine.count_tokens(fixed_prefix(fmt), bos=True)
         reuse_rows: list[list[Any]] = []
         saved: list[float] = []
         for previous, question in pairwise(QUESTIONS):

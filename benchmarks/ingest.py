@@ -23,6 +23,7 @@ sys.path.insert(0, str(REPO))
 
 from desktop_app.core.embedder import Embedder, document_input  # noqa: E402
 from desktop_app.core.library import Library  # noqa: E402
+from desktop_app.core.progress import run_quietly  # noqa: E402
 from models.build import quantized_dir  # noqa: E402
 
 FORMATS = ("md", "txt", "html", "docx", "pdf")
@@ -119,10 +120,8 @@ def main() -> None:
         for _ in library.add([small], embed=False):
             pass
         t = time.perf_counter()
-        for _ in library.sync(collection="small", embed=False):
-            pass
+        counts = run_quietly(library.sync(collection="small", embed=False))
         resync = time.perf_counter() - t
-        counts = library.last_scan
         library.close()
         shutil.rmtree(tmp / "home", ignore_errors=True)
 

@@ -78,6 +78,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run as a script from a checkout
 
 from desktop_app.core.embedder import Embedder  # noqa: E402
+from desktop_app.core.progress import run_quietly  # noqa: E402
 from desktop_app.core.search import SearchOptions, _dense, hybrid_search  # noqa: E402
 from desktop_app.core.settings import LibrarySettings  # noqa: E402
 from desktop_app.core.store import Database, NewChunk, VectorIndex  # noqa: E402
@@ -313,7 +314,7 @@ def rss_worker(db_path: str, index_path: str, dim: int) -> None:
     db.vector_ids()  # the reader connection and its page cache, before the baseline
     before = rss_mb()
     index = VectorIndex(Path(index_path), dim)
-    report = index.open_or_rebuild(db)
+    report = run_quietly(index.open_or_rebuild(db))
     after = rss_mb()
     print(json.dumps({"rss_growth_mb": after - before, "rebuilt": report.rebuilt,
                       "count": report.count}))
@@ -373,7 +374,7 @@ def build_library(
 def open_index(folder: Path, db: Database, dim: int, ef: int) -> tuple[VectorIndex, float]:
     index = VectorIndex(folder / "index" / f"vectors-{dim}.hnsw", dim, ef=ef)
     t = time.perf_counter()
-    index.open_or_rebuild(db)
+    run_quietly(index.open_or_rebuild(db))
     return index, time.perf_counter() - t
 
 

@@ -40,8 +40,9 @@ from pathlib import Path
 
 from desktop_app.core import onnx_hygiene
 from desktop_app.core import quantize as quantize_module
+from desktop_app.core.fileio import sha256_file
 from desktop_app.core.quantize import DEFAULT_RECIPE, RECIPES, Recipe, artifact_size
-from models.build_cache import build_cache_dir, sha256_file
+from models.build_cache import build_cache_dir
 from models.reference_weights import SAFETENSORS_SHA256, ensure_reference_weights
 
 HERE = Path(__file__).resolve().parent
@@ -199,7 +200,7 @@ def differences_from_pinned(folder: Path, pinned: Path = MANIFEST) -> list[str]:
 
 def install(folder: Path) -> Path:
     """Copy an artifact to the embedder dir, atomically (temp folder, then rename)."""
-    from desktop_app.core.settings import embedder_dir
+    from desktop_app.core.paths import embedder_dir
 
     target = embedder_dir()
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".install-"))

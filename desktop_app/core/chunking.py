@@ -18,8 +18,6 @@ from typing import Any
 from desktop_app.core.ingest.document import ParsedDocument
 
 SECTION_SEPARATOR = "\n\n"
-DEFAULT_MAX_TOKENS = 320  # long enough to hold an answer, short enough to cite precisely
-DEFAULT_OVERLAP = 48
 
 
 @dataclass(frozen=True)
@@ -47,9 +45,9 @@ def chunk_title(doc: ParsedDocument, heading: str | None, fallback: str) -> str:
 
 
 class Chunker:
-    def __init__(self, tokenizer: Any, max_tokens: int = DEFAULT_MAX_TOKENS,
-                 overlap: int = DEFAULT_OVERLAP) -> None:
-        """``tokenizer``: a ``tokenizers.Tokenizer``, or the path of its tokenizer.json.
+    def __init__(self, tokenizer: Any, max_tokens: int, overlap: int) -> None:
+        """``tokenizer``: a ``tokenizers.Tokenizer``, or the path of its tokenizer.json;
+        ``max_tokens`` and ``overlap``: ``LibrarySettings.chunk_tokens``/``chunk_overlap``.
 
         Prefer the path: the splitters then parse the file in Rust with the GIL released
         (~0.8 s for Gemma's 262k vocabulary), where passing the object serializes it to

@@ -1,4 +1,5 @@
-"""EmbeddingGemma over onnxruntime and ``tokenizers``.
+"""EmbeddingGemma over onnxruntime and ``tokenizers``, and ``TextEmbedder``: what the
+library and search need from any embedding model.
 
 The model folder holds ``model.onnx`` (+ its external data) and ``tokenizer.json``. The
 graph must have the onnx-community signature: ``input_ids``/``attention_mask`` in,
@@ -13,22 +14,23 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from desktop_app.core.errors import KuraError, ModelFileError
-from desktop_app.core.settings import EmbedderSettings
+from desktop_app.core.fileio import sha256_file
+from desktop_app.core.settings import MATRYOSHKA_DIMS, EmbedderSettings
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 QUERY_PROMPT = "task: search result | query: "
 DOCUMENT_PROMPT = "title: {title} | text: "
-MATRYOSHKA_DIMS = (768, 512, 256, 128)
 PAD_ID = 0
 OUTPUT = "sentence_embedding"
 
@@ -72,6 +74,39 @@ def truncate_dims(vectors: np.ndarray, dim: int) -> np.ndarray:
     return (cut / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
+class TextEmbedder(Protocol):
+    """What ``Library`` and search use of an embedding model; ``Embedder`` below is Kura's.
+
+    Vectors are float32 rows of unit length. The library stores them whole and indexes
+    ``LibrarySettings.index_dim`` of them (``dim`` asks for a Matryoshka cut)."""
+
+    @property
+    def model_id(self) -> str:
+        """Names the exact weights: the library drops vectors another model made."""
+
+    @property
+    def dims(self) -> int:
+        """Components of a whole vector. The index's Matryoshka cuts (``truncate_dims``)
+        and search's full-size rescoring still take it to be 768, EmbeddingGemma's."""
+
+    @property
+    def chunk_tokenizer(self) -> Path | Tokenizer:
+        """What chunking counts tokens with, so a passage fits the model's input: the
+        path of a ``tokenizer.json`` (preferred: parsed without holding the GIL) or a
+        ``tokenizers.Tokenizer``."""
+
+    def embed_documents(
+        self,
+        texts: Sequence[str],
+        titles: Sequence[str | None] | None = None,
+        dim: int | None = None,
+    ) -> np.ndarray:
+        """Passages (with their documents' titles) as vectors, one row each."""
+
+    def embed_queries(self, texts: Sequence[str], dim: int | None = None) -> np.ndarray:
+        """Search queries as vectors, one row each."""
+
+
 @dataclass(frozen=True)
 class ModelFiles:
     graph: Path
@@ -110,8 +145,14 @@ class Embedder:
         release_freed_memory()
 
     @property
-    def dim(self) -> int:
-        return self.settings.dim
+    def dims(self) -> int:
+        return MATRYOSHKA_DIMS[0]
+
+    @property
+    def chunk_tokenizer(self) -> Path:
+        """The tokenizer file: the chunker parses its own copy from it in Rust, which
+        holds the GIL far less than handing over ``tokenizer`` would (see ``Chunker``)."""
+        return self.files.tokenizer
 
     def embed_queries(self, texts: Sequence[str], dim: int | None = None) -> np.ndarray:
         return self.embed_prompted([query_prompt(clean_text(t)) for t in texts], dim)
@@ -130,13 +171,13 @@ class Embedder:
 
     def embed_prompted(self, texts: Sequence[str], dim: int | None = None) -> np.ndarray:
         """Embed texts that already carry their task prompt."""
-        out = np.zeros((len(texts), 768), dtype=np.float32)
+        out = np.zeros((len(texts), self.dims), dtype=np.float32)
         for rows, vectors in self.iter_batches(texts):
             out[rows] = vectors
         return truncate_dims(out, dim or self.settings.dim)
 
     def iter_batches(self, texts: Sequence[str]) -> Iterator[tuple[list[int], np.ndarray]]:
-        """Yield ``(row indices, 768-d vectors)`` batch by batch.
+        """Yield ``(row indices, whole vectors)`` batch by batch.
 
         A generator so that long jobs can report progress and stop between batches.
         """
@@ -149,14 +190,14 @@ class Embedder:
 
     @property
     def tokenizer(self) -> Any:
-        """The ``tokenizers.Tokenizer`` (shared with the chunker: it costs ~280 MB)."""
+        """The ``tokenizers.Tokenizer`` the model runs with."""
         return self._tokenizer
 
     @property
     def model_id(self) -> str:
         """Names these exact weights: vectors from another model must not mix with ours."""
         if self._model_id is None:
-            digest = hashlib.sha256(self.files.graph.read_bytes()).hexdigest()[:16]
+            digest = sha256_file(self.files.graph)[:16]
             self._model_id = f"embeddinggemma-300m:{digest}"
         return self._model_id
 
@@ -258,7 +299,3 @@ def release_freed_memory() -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def default_threads() -> int:
-    return os.cpu_count() or 1

@@ -1,10 +1,12 @@
 """The document library: the one object the CLI and the GUI drive.
 
-Long jobs are generators of ``Progress``: the caller iterates to make progress, shows
-each step, and stops by not asking for the next one (or by ``should_stop``), which is
-always at a safe point: every file is stored in one transaction, every batch of vectors
-in another, so a closed generator or a killed process leaves a consistent library that
-the next run continues.
+Long jobs are generators of ``Progress`` (``desktop_app.core.progress``): the caller
+iterates to make progress, shows each step, and stops by closing the generator (or by
+``should_stop``), which is always at a safe point: every file is stored in one
+transaction, every batch of vectors in another, so a closed generator or a killed
+process leaves a consistent library that the next run continues. A job's summary is its
+return value: what ``add``/``sync``/``retry`` found (``ScanCounts``), how many passages
+``embed_pending`` embedded, the ``OpenReport`` of ``open_index``.
 
 Order of work, so the library is useful early: scanning and parsing run ahead of
 embedding. A document is searchable by keywords the moment it is parsed and by meaning
@@ -16,17 +18,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Literal
 
 from desktop_app.core.chunking import Chunker
-from desktop_app.core.embedder import Embedder, document_input
+from desktop_app.core.embedder import Embedder, TextEmbedder, document_input
 from desktop_app.core.errors import KuraError
+from desktop_app.core.fileio import sha256_file
 from desktop_app.core.ingest import Skipped, SkipReason, UnreadableFile, discover, parse
+from desktop_app.core.paths import data_dir, embedder_dir
+from desktop_app.core.progress import Job, Progress, RateMeter, run_quietly
 from desktop_app.core.search import SearchOptions, SearchResponse, hybrid_search
-from desktop_app.core.settings import EmbedderSettings, LibrarySettings, data_dir, embedder_dir
+from desktop_app.core.settings import EmbedderSettings, LibrarySettings
 from desktop_app.core.store import (
     Database,
     Document,
@@ -37,31 +41,21 @@ from desktop_app.core.store import (
     VectorIndex,
 )
 
-Stage = Literal["scan", "embed", "index"]
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One step of a long job. ``total`` is None while it is not known yet.
-
-    A scan step about one file has its ``path`` and, as ``message``, what became of it:
-    "new", "changed", "unchanged", "skipped" or "removed" (gone from its folder).
-    """
-
-    stage: Stage
-    done: int
-    total: int | None
-    path: str | None = None
-    message: str | None = None
-
 
 @dataclass(frozen=True)
 class ScanCounts:
+    """What a scan found, file by file: a scan step's ``message`` is one of these names
+    (its ``item`` the file)."""
+
     new: int = 0
     changed: int = 0
     unchanged: int = 0
     skipped: int = 0
     removed: int = 0
+
+    def __add__(self, other: ScanCounts) -> ScanCounts:
+        return ScanCounts(*(getattr(self, f.name) + getattr(other, f.name)
+                            for f in fields(self)))
 
 
 class Library:
@@ -69,7 +63,7 @@ class Library:
         self,
         home: Path | None = None,
         settings: LibrarySettings | None = None,
-        embedder: Embedder | None = None,
+        embedder: TextEmbedder | None = None,
         embedder_settings: EmbedderSettings | None = None,
     ) -> None:
         self.home = Path(home) if home else data_dir()
@@ -84,12 +78,11 @@ class Library:
         self._embedder = embedder
         self._chunker: Chunker | None = None
         self._index_open = False
-        self.last_scan = ScanCounts()
 
     # -- models, loaded when first needed --------------------------------------------
 
     @property
-    def embedder(self) -> Embedder:
+    def embedder(self) -> TextEmbedder:
         if self._embedder is None:
             self._embedder = Embedder(embedder_dir(), self.embedder_settings)
         return self._embedder
@@ -101,26 +94,24 @@ class Library:
     @property
     def chunker(self) -> Chunker:
         if self._chunker is None:
-            self._chunker = Chunker(self.embedder.files.tokenizer, self.settings.chunk_tokens,
+            self._chunker = Chunker(self.embedder.chunk_tokenizer, self.settings.chunk_tokens,
                                     self.settings.chunk_overlap)
         return self._chunker
 
-    def open_index(
-        self,
-        progress: Callable[[int, int], None] | None = None,
-        should_stop: Callable[[], bool] | None = None,
-    ) -> OpenReport | None:
-        """Make the hnswlib cache agree with SQLite (rebuilding it if needed).
+    def open_index(self) -> Job[OpenReport | None]:
+        """Make the hnswlib cache agree with SQLite (rebuilding it if needed, with
+        "index" steps); its report, or None when it was already open.
 
         Vectors made by another model are dropped first: they must be re-embedded,
-        never mixed with this model's.
+        never mixed with this model's. Closed mid-rebuild, the index stays closed and
+        the next call rebuilds it.
         """
         if self._index_open:
             return None
         stored = self.db.vector_model_id()
         if stored is not None and stored != self.embedder.model_id:
             self.db.reset_vectors()
-        report = self.index.open_or_rebuild(self.db, progress, should_stop)
+        report = yield from self.index.open_or_rebuild(self.db)
         self._index_open = True
         return report
 
@@ -132,7 +123,7 @@ class Library:
         collection: str | None = None,
         embed: bool = True,
         should_stop: Callable[[], bool] | None = None,
-    ) -> Iterator[Progress]:
+    ) -> Job[ScanCounts]:
         """Add folders (or files) to a collection, named after the folder unless given,
         then bring them up to date. Adding a folder again only does what changed.
 
@@ -148,28 +139,33 @@ class Library:
             collection_id = existing.id if existing else self.db.create_collection(name)
             self.db.add_folder(collection_id, root)
             roots.append((collection_id, root))
+        counts = ScanCounts()
         for collection_id, root in roots:
-            yield from self._scan(collection_id, root, should_stop)
+            counts += yield from self._scan(collection_id, root, should_stop)
         if embed:
             yield from self.embed_pending(should_stop)
+        return counts
 
     def sync(
         self,
         collection: str | None = None,
         embed: bool = True,
         should_stop: Callable[[], bool] | None = None,
-    ) -> Iterator[Progress]:
+    ) -> Job[ScanCounts]:
         """Re-scan every folder (of one collection, or all): new files are read, changed
-        ones replaced, deleted ones removed; then embed what is pending."""
+        ones replaced, deleted ones removed; then embed what is pending. Returns what
+        the scans found, over all folders."""
+        counts = ScanCounts()
         for summary in self.db.list_collections():
             if collection is not None and summary.name != collection:
                 continue
             for folder in summary.folders:
-                yield from self._scan(summary.id, Path(folder), should_stop)
+                counts += yield from self._scan(summary.id, Path(folder), should_stop)
         if collection is not None and self.db.get_collection(collection) is None:
             raise KuraError(f"no collection named {collection!r}")
         if embed:
             yield from self.embed_pending(should_stop)
+        return counts
 
     def remove(self, path: Path) -> list[str]:
         """Stop tracking a folder (in every collection that has it); its documents leave
@@ -202,24 +198,27 @@ class Library:
         paths: Iterable[str | Path],
         embed: bool = True,
         should_stop: Callable[[], bool] | None = None,
-    ) -> Iterator[Progress]:
+    ) -> Job[ScanCounts]:
         """Read skipped files again, whatever their size and date say (the user fixed
         the file, or installed what was missing); still unreadable ones stay skipped
         with the new reason."""
         wanted = {str(Path(p)) for p in paths}
         skipped = [d for d in self.db.documents() if d.status == "skipped" and d.path in wanted]
+        counts = ScanCounts()
         for n, doc in enumerate(skipped, 1):
             if should_stop and should_stop():
-                return
+                return counts
             path = Path(doc.path)
             item: Path | Skipped = path
             if not path.is_file():
                 reason = SkipReason.VANISHED
                 item = Skipped(path, reason, UnreadableFile(path, reason, "").message)
             outcome = self._scan_one(doc.collection_id, item, None)
-            yield Progress("scan", n, len(skipped), doc.path, outcome)
+            counts += ScanCounts(**{outcome: 1})
+            yield Progress("scan", n, len(skipped), item=doc.path, message=outcome)
         if embed:
             yield from self.embed_pending(should_stop)
+        return counts
 
     def remove_collection(self, name: str) -> None:
         found = self.db.get_collection(name)
@@ -246,7 +245,7 @@ class Library:
     def search(
         self, query: str, k: int = 10, collections: list[str] | None = None
     ) -> SearchResponse:
-        self.open_index()
+        run_quietly(self.open_index())
         return hybrid_search(self.db, self.index, self.embedder, query, collections,
                              SearchOptions(k=k))
 
@@ -259,7 +258,7 @@ class Library:
 
     def _scan(
         self, collection_id: int, root: Path, should_stop: Callable[[], bool] | None
-    ) -> Iterator[Progress]:
+    ) -> Job[ScanCounts]:
         known = {d.path: d for d in self.db.documents(collection_id=collection_id)}
         seen: list[str] = []
         counts = dict.fromkeys(("new", "changed", "unchanged", "skipped", "removed"), 0)
@@ -268,25 +267,25 @@ class Library:
         found: list[Path | Skipped] = []
         for item in discover(root):
             if should_stop and should_stop():
-                return  # nothing is deleted on a partial scan
+                return ScanCounts(**counts)  # nothing is deleted on a partial scan
             found.append(item)
-        yield Progress("scan", 0, len(found), str(root))
+        yield Progress("scan", 0, len(found), item=str(root))
         for n, item in enumerate(found, 1):
             if should_stop and should_stop():
-                return
+                return ScanCounts(**counts)
             path = item.path if isinstance(item, Skipped) else item
             key = str(path)
             seen.append(key)
             outcome = self._scan_one(collection_id, item, known.get(key))
             counts[outcome] += 1
-            yield Progress("scan", n, len(found), key, outcome)
+            yield Progress("scan", n, len(found), item=key, message=outcome)
         gone = self.db.delete_missing(collection_id, root, seen)
         counts["removed"] = len(gone)
         if gone:
             self._drop_orphans()
-        self.last_scan = ScanCounts(**counts)
         for key in gone:  # after the clean-up: the caller may stop at any step
-            yield Progress("scan", len(found), len(found), key, "removed")
+            yield Progress("scan", len(found), len(found), item=key, message="removed")
+        return ScanCounts(**counts)
 
     def _scan_one(self, collection_id: int, item: Path | Skipped, known: Document | None) -> str:
         if isinstance(item, Skipped):
@@ -304,7 +303,7 @@ class Library:
         if known and known.size == stat.st_size and known.mtime_ns == stat.st_mtime_ns:
             return "unchanged"  # the fast path that makes a re-sync cheap
         try:
-            content_hash = _sha256_file(item)
+            content_hash = sha256_file(item)
             if known and known.content_hash == content_hash and known.status != "skipped":
                 self.db.touch_document(known.id, stat.st_size, stat.st_mtime_ns)
                 return "unchanged"
@@ -339,12 +338,15 @@ class Library:
                                  content_hash, parsed.kind, title, new_chunks)
         return "changed" if known else "new"
 
-    def embed_pending(self, should_stop: Callable[[], bool] | None = None) -> Iterator[Progress]:
+    def embed_pending(self, should_stop: Callable[[], bool] | None = None) -> Job[int]:
         """Embed every chunk text that has no vector yet, batch by batch, each batch
-        committed to SQLite and added to the index before the next begins."""
-        self.open_index()
+        committed to SQLite and added to the index before the next begins (opening the
+        index first: its rebuild is this job's "index" stage). Returns how many chunk
+        texts it embedded."""
+        yield from self.open_index()
         total = self.db.status().unembedded_keys
         done = 0
+        meter = RateMeter()
         model_id = self.embedder.model_id
         since_save = 0
         while True:
@@ -366,8 +368,10 @@ class Library:
             if since_save >= self.settings.save_every:
                 self.index.save()
                 since_save = 0
-            yield Progress("embed", done, max(total, done))
+            rate, eta = meter.measure(done, max(total, done))
+            yield Progress("embed", done, max(total, done), rate=rate, eta=eta)
         self.index.save()
+        return done
 
     def _drop_orphans(self) -> None:
         orphans = self.db.delete_orphan_vectors()
@@ -378,14 +382,6 @@ class Library:
 
 def embed_key(text: str, title: str | None) -> str:
     return hashlib.sha256(document_input(text, title).encode("utf-8")).hexdigest()
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _stat_or_zero(path: Path) -> tuple[int, int]:

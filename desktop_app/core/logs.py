@@ -21,6 +21,8 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import IO, Any
 
+from desktop_app.core.paths import log_level_setting
+
 LOG_DIRNAME = "logs"
 LOG_FILENAME = "kura.log"
 FAULTS_FILENAME = "faults.log"
@@ -114,7 +116,7 @@ def log_exception(exc: BaseException, where: str) -> None:
 
 
 def _level(level: int | str | None) -> int:
-    wanted = level if level is not None else os.environ.get("KURA_LOG_LEVEL", "INFO")
+    wanted = level if level is not None else log_level_setting() or "INFO"
     if isinstance(wanted, int):
         return wanted
     value = logging.getLevelName(wanted.strip().upper())

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from desktop_app.core.errors import KuraError
+from desktop_app.core.fileio import write_atomically
+from desktop_app.core.paths import data_dir, default_threads
 from desktop_app.core.relevance import DECLINE_BELOW
-from desktop_app.core.settings import LibrarySettings, data_dir
-from desktop_app.core.store.atomic_files import write_atomically
+from desktop_app.core.settings import MATRYOSHKA_DIMS, LibrarySettings
 
 if TYPE_CHECKING:
     from desktop_app.core.answer.settings import AnswerSettings, LLMSettings
@@ -28,7 +28,6 @@ Theme = Literal["system", "light", "dark"]
 UILanguage = Literal["system", "en", "zh_CN"]
 
 SCHEMA_VERSION = 1
-INDEX_DIMS = (768, 512, 256, 128)  # the embedder's Matryoshka dimensions
 PASSAGES_RANGE = (1, 20)
 ANSWER_TOKENS_RANGE = (64, 2048)
 
@@ -39,7 +38,7 @@ class Preferences:
     max_answer_tokens: int = 512
     passages_k: int = 8
     decline_below: float = DECLINE_BELOW
-    index_dim: int = 768
+    index_dim: int = MATRYOSHKA_DIMS[0]
     theme: Theme = "system"
     language: UILanguage = "system"
     mirror: str = ""  # model download mirror; "" = the hub (or $HF_ENDPOINT)
@@ -74,32 +73,17 @@ class Preferences:
         decline = float(self.decline_below)
         return replace(
             self,
-            threads=_clamp(self.threads, 0, os.cpu_count() or 1),
+            threads=_clamp(self.threads, 0, default_threads()),
             max_answer_tokens=_clamp(self.max_answer_tokens, *ANSWER_TOKENS_RANGE),
             passages_k=_clamp(self.passages_k, *PASSAGES_RANGE),
             decline_below=min(max(decline, 0.0), 1.0) if math.isfinite(decline)
             else default.decline_below,
-            index_dim=self.index_dim if self.index_dim in INDEX_DIMS else default.index_dim,
+            index_dim=self.index_dim if self.index_dim in MATRYOSHKA_DIMS else default.index_dim,
             theme=self.theme if self.theme in get_args(Theme) else default.theme,
             language=self.language if self.language in get_args(UILanguage)
             else default.language,
             mirror=_valid_mirror(self.mirror),
         )
-
-
-FIELD_HELP: dict[str, str] = {
-    "threads": "CPU threads for embedding and answering; 0 lets Kura choose for this machine.",
-    "max_answer_tokens": "Longest answer, in tokens (64-2048); longer answers take longer.",
-    "passages_k": "Passages retrieved from your documents for each answer (1-20).",
-    "decline_below": "Kura says it does not know when the best passage's relevance is "
-                     "below this (0-1).",
-    "index_dim": "Vector size of the search index (768, 512, 256 or 128); smaller uses "
-                 "less memory, re-indexes the library when changed.",
-    "theme": "Colour theme: system, light or dark.",
-    "language": "Language of the interface: system, en or zh_CN.",
-    "mirror": "Base URL of a Hugging Face mirror for model downloads; empty uses the hub.",
-    "watch_folders": "Re-index folders automatically when their files change.",
-}
 
 
 def preferences_path() -> Path:

@@ -3,7 +3,8 @@ the document's text around it.
 
 A preview is asked for long after indexing, so the file may have changed, moved or
 become unreadable. None of that raises: the preview then shows the passage as it was
-indexed, with a ``note`` that says why. A PDF passage is found on its page by comparing
+indexed, with a note that says why: a ``NoteCode`` the window words in the user's
+language, and ``note``, the same in English. A PDF passage is found on its page by comparing
 text with whitespace and case removed, because the indexed text (``pdf_reader`` joins
 and trims PDFium's lines) and the page's characters differ exactly there.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -20,13 +22,32 @@ import pypdfium2.raw as pdfium_c
 from desktop_app.core.chunking import document_text
 from desktop_app.core.errors import KuraError
 from desktop_app.core.ingest import SkipReason, UnreadableFile, kind_of, parse, pdf_reader
+from desktop_app.core.ingest.errors import SkipWording
 
 CONTEXT_CHARS = 1500  # shown on each side of a text passage
 MAX_SIDE_PX = 6000  # a poster-sized page is rendered smaller rather than as a 1 GB bitmap
 FRAGMENT_CHARS = 30  # when the whole passage is not on the page, look for pieces of it
 
+
+
+class NoteCode(StrEnum):
+    """Why a preview shows the passage alone or in the text instead of on its page. The
+    window has a text for each (``preview.note.<code>``): a new code needs one there."""
+
+    CHANGED = "changed"
+    NOT_PAGE = "not_page"
+    MOVED = "moved"
+    UNREADABLE = "unreadable"  # with the SkipWording of why
+
+
 NOTE_CHANGED = "The file has changed since it was indexed; showing the indexed passage."
 NOTE_NOT_PAGE = "The page could not be shown; showing the passage in the document's text."
+NOTES = {  # in English, for ``TextPreview.note``
+    NoteCode.CHANGED: NOTE_CHANGED,
+    NoteCode.NOT_PAGE: NOTE_NOT_PAGE,
+    NoteCode.MOVED: "The file was moved or deleted; showing the indexed passage.",
+    NoteCode.UNREADABLE: "{reason} Showing the indexed passage.",
+}
 
 Rect = tuple[float, float, float, float]  # x, y, width, height in pixels, origin top-left
 
@@ -61,7 +82,16 @@ class TextPreview:
     start: int  # text[start:end] is the passage
     end: int
     location: str | None
-    note: str = ""  # why the passage is shown alone or may not match the file
+    note_code: NoteCode | None = None  # why the passage is shown alone or may not match
+    unreadable: SkipWording | None = None  # why the file cannot be read (UNREADABLE)
+
+    @property
+    def note(self) -> str:
+        """The note in English; empty when there is none."""
+        if self.note_code is None:
+            return ""
+        reason = self.unreadable.english() if self.unreadable else ""
+        return NOTES[self.note_code].format(reason=reason)
 
 
 def preview(path: Path, passage: str, *, page: int | None, start_char: int | None,
@@ -74,7 +104,7 @@ def preview(path: Path, passage: str, *, page: int | None, start_char: int | Non
             return render_pdf_page(path, page, passage, scale)
         except (OSError, KuraError, pdfium.PdfiumError):
             shown = text_preview(path, passage, start_char, end_char, location)
-            return shown if shown.note else replace(shown, note=NOTE_NOT_PAGE)
+            return shown if shown.note_code else replace(shown, note_code=NoteCode.NOT_PAGE)
     return text_preview(path, passage, start_char, end_char, location)
 
 
@@ -240,10 +270,12 @@ def text_preview(path: Path, passage: str, start_char: int | None, end_char: int
     try:
         text = document_text(parse(path))
     except UnreadableFile as exc:
-        return _alone(path, passage, location, _unreadable_note(exc))
+        if exc.reason is SkipReason.VANISHED:  # its own sentence speaks of a scan
+            return _alone(path, passage, location, NoteCode.MOVED)
+        return _alone(path, passage, location, NoteCode.UNREADABLE, exc.wording)
     span = _locate(text, passage, start_char, end_char)
     if span is None:
-        return _alone(path, passage, location, NOTE_CHANGED)
+        return _alone(path, passage, location, NoteCode.CHANGED)
     return _around(path, text, span, location)
 
 
@@ -286,12 +318,7 @@ def _around(path: Path, text: str, span: tuple[int, int], location: str | None) 
                        end=end - begin, location=location)
 
 
-def _unreadable_note(exc: UnreadableFile) -> str:
-    if exc.reason is SkipReason.VANISHED:  # its own message speaks of a scan in progress
-        return "The file was moved or deleted; showing the indexed passage."
-    return f"{exc.message} Showing the indexed passage."
-
-
-def _alone(path: Path, passage: str, location: str | None, note: str) -> TextPreview:
+def _alone(path: Path, passage: str, location: str | None, note: NoteCode,
+           unreadable: SkipWording | None = None) -> TextPreview:
     return TextPreview(path=path, text=passage, start=0, end=len(passage), location=location,
-                       note=note)
+                       note_code=note, unreadable=unreadable)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from desktop_app.core.embedder import Embedder, truncate_dims
+from desktop_app.core.embedder import TextEmbedder, truncate_dims
 from desktop_app.core.errors import KuraError
 from desktop_app.core.relevance import relevance
 from desktop_app.core.store import Chunk, Database, VectorIndex
@@ -81,7 +81,7 @@ class SearchOptions:
 def hybrid_search(
     db: Database,
     index: VectorIndex,
-    embedder: Embedder,
+    embedder: TextEmbedder,
     query: str,
     collections: list[str] | None = None,
     options: SearchOptions | None = None,
@@ -99,7 +99,7 @@ def hybrid_search(
     if not query:
         return SearchResponse(query, [], searched)
 
-    query_vector = embedder.embed_queries([query], dim=768)[0]
+    query_vector = embedder.embed_queries([query], dim=embedder.dims)[0]
     n_dense = options.candidates if index.dim == 768 else options.coarse_candidates
     dense = _dense(db, index, query_vector, scope, n_dense)
     keyword = db.keyword_search(query, options.candidates, scope)

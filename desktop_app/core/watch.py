@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from desktop_app.core.library import Library, Progress
+from desktop_app.core.library import Library, ScanCounts
+from desktop_app.core.progress import Job, Progress
 
 DEBOUNCE_S = 2.0
 
@@ -26,12 +27,13 @@ DEBOUNCE_S = 2.0
 @dataclass(frozen=True)
 class SyncJob:
     """One sync of one collection that watch mode asks for: iterate it to run it
-    (``yield from job`` and closing work as with the sync generator itself)."""
+    (``yield from job`` and closing work as with the sync job itself, and its summary is
+    the sync's ``ScanCounts``)."""
 
     collection: str
-    steps: Iterator[Progress]
+    steps: Job[ScanCounts]
 
-    def __iter__(self) -> Iterator[Progress]:
+    def __iter__(self) -> Generator[Progress, None, ScanCounts]:
         return self.steps
 
 

@@ -11,6 +11,7 @@ names the log instead of a window that silently never appears (``crash.py``).
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 import tempfile
@@ -89,7 +90,7 @@ def platform_plugin_hint(qt_message: str) -> str:
 
 def open_log() -> Path | None:
     """The log in the data dir; in the temp dir if the data dir cannot be written."""
-    from desktop_app.core.settings import data_dir
+    from desktop_app.core.paths import data_dir
 
     for folder in (data_dir, lambda: Path(tempfile.gettempdir()) / "Kura"):
         try:
@@ -100,6 +101,18 @@ def open_log() -> Path | None:
     return None
 
 
+def _parse_arguments(args: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
+    """``kura-app``'s own options, and the rest of the command line for Qt (which takes
+    options of its own, such as ``-platform offscreen``)."""
+    parser = argparse.ArgumentParser(prog="kura-app", description="Open Kura's window.",
+                                     allow_abbrev=False)
+    parser.add_argument("--selftest", action="store_true",
+                        help="check that every native part loads, print a report and exit "
+                             "(exit code 1 if one failed)")
+    options, qt_args = parser.parse_known_args(args[1:])
+    return options, [*args[:1], *qt_args]
+
+
 def main(argv: Sequence[str] | None = None, *, show_error: ShowDialog | None = None) -> int:
     """Start Kura's window; ``--selftest`` runs the self-test instead. ``show_error``
     replaces ``QMessageBox.exec`` for the error dialog (tests)."""
@@ -107,7 +120,8 @@ def main(argv: Sequence[str] | None = None, *, show_error: ShowDialog | None = N
     log_path = open_log()
     log_startup(args, log=log_path)
     enable_offline()  # before any library that might phone home is imported
-    if "--selftest" in args[1:]:
+    options, qt_args = _parse_arguments(args)
+    if options.selftest:
         from desktop_app.gui.selftest import main as selftest_main
 
         return selftest_main()
@@ -116,7 +130,7 @@ def main(argv: Sequence[str] | None = None, *, show_error: ShowDialog | None = N
     qInstallMessageHandler(_qt_message)
     try:
         existing = QApplication.instance()
-        app = existing if isinstance(existing, QApplication) else QApplication(args)
+        app = existing if isinstance(existing, QApplication) else QApplication(qt_args)
         reporter.install()  # again, now that a dialog can be shown
         window = create_window()
         window.show()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.core.answer import Source
 from desktop_app.core.chats import Chat
 from desktop_app.gui.message_cards import AnswerCard, QuestionCard
 from desktop_app.gui.strings import tr
@@ -137,7 +137,7 @@ class ChatPanel(QWidget):
     ask_requested = Signal(str, object)  # question, list of collections or None
     paths_dropped = Signal(object)  # list[Path] dropped on the question box
     stop_requested = Signal()
-    source_clicked = Signal(object)  # source dict
+    source_clicked = Signal(object)  # Source
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -205,7 +205,8 @@ class ChatPanel(QWidget):
                 self._add(QuestionCard(message.text))
             else:
                 card = self._answer_card()
-                card.finish(message.text, message.sources, message.passages,
+                card.finish(message.text, [Source.from_dict(s) for s in message.sources],
+                            [Source.from_dict(p) for p in message.passages],
                             message.declined, message.cancelled, message.collections)
         self._scroll_to_end()
 
@@ -241,7 +242,7 @@ class ChatPanel(QWidget):
             self.current_answer.append(piece)
             self._scroll_to_end()
 
-    def finish_answer(self, text: str, sources: Sequence[Any], passages: Sequence[Any],
+    def finish_answer(self, text: str, sources: Sequence[Source], passages: Sequence[Source],
                       declined: bool, cancelled: bool, collections: Sequence[str]) -> None:
         if self.current_answer:
             self.current_answer.finish(text, sources, passages, declined, cancelled,
@@ -259,6 +260,10 @@ class ChatPanel(QWidget):
     def set_busy(self, busy: bool) -> None:
         self.stop_button.setVisible(busy)
         self.ask_button.setEnabled(not busy)
+
+    def set_collections(self, names: Sequence[str]) -> None:
+        """The collections a question can be scoped to."""
+        self.scope.set_collections(names)
 
     def set_notice(self, text: str) -> None:
         self.notice.setText(text)

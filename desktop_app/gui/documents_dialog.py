@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core.store import DocumentInfo
 from desktop_app.gui.strings import tr
+from desktop_app.gui.translate import skip_text
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -34,7 +35,7 @@ _STATE_ORDER = {"embedded": 0, "parsed": 1, "skipped": 2}
 
 def state_text(doc: DocumentInfo) -> str:
     if doc.state == "skipped":
-        return tr("documents.state.skipped", reason=doc.message or doc.reason or "?")
+        return tr("documents.state.skipped", reason=skip_text(doc.reason, doc.path, doc.message))
     return tr(f"documents.state.{doc.state}")
 
 
@@ -97,7 +98,7 @@ class DocumentsDialog(QDialog):
             file.setToolTip(doc.path)
             state = _item(state_text(doc), f"{_STATE_ORDER.get(doc.state, 3)} {doc.reason or ''}")
             if doc.state == "skipped":
-                state.setToolTip(f"{doc.message or ''} ({doc.reason})".strip())
+                state.setToolTip(f"{skip_text(doc.reason, doc.path, doc.message)} ({doc.reason})")
             passages = _item(str(doc.chunks), doc.chunks)
             passages.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             read = _item(time_text(doc.read_at), doc.read_at or 0.0)

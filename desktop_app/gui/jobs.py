@@ -5,6 +5,13 @@
 - ``JobLane`` runs library jobs (add, sync, retry, embed) one at a time, in order, the
   way Anki sends all database work through one executor: two jobs never race on the same
   documents, and "pause", "resume" and "stop" have one obvious meaning.
+- ``CallLane`` runs plain calls one at a time, in order (the chat files: a save is never
+  overtaken by a later read).
+- ``user_message(exc)`` is how every controller turns a failed job into text for the
+  window: a ``KuraError`` or ``OSError`` says what went wrong in the user's language,
+  anything else is a bug, said so briefly and logged with its traceback.
+- ``progress_view(step)`` is how every controller turns one ``Progress`` of any job
+  (``desktop_app.core.progress``) into what the window shows: a line and a fraction.
 
 Stopping is cooperative: superqt checks for a quit request between two yields, and the
 core's jobs yield only at safe points (every file and every embedding batch is its own
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,9 +32,16 @@ from typing import Any
 from PySide6.QtCore import QObject, QThreadPool, Signal
 from superqt.utils import FunctionWorker, GeneratorWorker, WorkerBase, create_worker
 
+from desktop_app.core.errors import KuraError
+from desktop_app.core.progress import Progress, format_bytes, format_duration
+from desktop_app.gui.strings import tr
+from desktop_app.gui.translate import error_text
+
 # Indexing, answering, a download, the file watcher and a model load can all be running
 # at once; Qt's default pool (one thread per CPU) would queue them behind each other.
 MIN_POOL_THREADS = 8
+
+_log = logging.getLogger("kura.jobs")
 
 
 def ensure_pool() -> None:
@@ -50,6 +65,53 @@ class JobError(Exception):
     a RuntimeError for "my Qt object was deleted" and ends silently, without ``errored``
     or ``finished``, which would leave a lane or an answer busy for ever (llama.cpp, for
     one, raises RuntimeError when decoding fails)."""
+
+
+def user_message(exc: BaseException) -> str:
+    """What the window says about a job that failed with ``exc``."""
+    if isinstance(exc, KuraError):
+        return error_text(exc)
+    if isinstance(exc, OSError):  # a full disk, a file without permission: the user's to fix
+        return tr("error.os", detail=str(exc))
+    _log.error("a background job failed", exc_info=exc)
+    shown = exc.__cause__ if isinstance(exc, JobError) and exc.__cause__ else exc
+    return tr("error.unexpected", kind=type(shown).__name__)
+
+
+@dataclass(frozen=True)
+class ProgressView:
+    """One step of a job as the window shows it."""
+
+    text: str
+    fraction: float | None  # None: busy, amount unknown
+
+
+def progress_view(step: Progress) -> ProgressView:
+    """The line and the bar for one step of any job, at every stage."""
+    return ProgressView(_progress_line(step), step.fraction)
+
+
+def _progress_line(step: Progress) -> str:
+    if step.stage == "scan":
+        if not step.total:
+            return tr("index.scan_unknown")
+        return tr("index.scan", done=step.done, total=step.total)
+    if step.stage == "embed":
+        total = max(step.total or 0, step.done)
+        if not step.rate or step.rate <= 0:
+            return tr("index.embed_start", done=step.done, total=total)
+        return tr("index.embed", done=step.done, total=total, rate=f"{step.rate:.1f}",
+                  eta=format_duration(step.eta))
+    if step.stage == "index":
+        return tr("index.index")
+    name = step.item or ""
+    if step.stage in ("download", "copy") and step.total:
+        return tr("welcome.progress", name=name, done=format_bytes(step.done),
+                  total=format_bytes(step.total), rate=format_bytes(step.rate or 0),
+                  eta=format_duration(step.eta))
+    if step.stage in ("download", "copy"):
+        return tr("welcome.progress_unknown", name=name, done=format_bytes(step.done))
+    return tr("welcome.step", name=name, stage=step.message or step.stage)
 
 
 def _renaming_runtime_errors(fn: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
@@ -94,6 +156,40 @@ def background(
     if start:
         worker.start()
     return worker
+
+
+@dataclass
+class _Call:
+    fn: Callable[[], Any]
+    on_result: Callable[[Any], None] | None
+    on_error: Callable[[BaseException], None]
+
+
+class CallLane(QObject):
+    """Calls on a worker, one at a time, in the order they were made; each one's result
+    (or error) reaches the GUI thread before the next call starts."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._queue: deque[_Call] = deque()
+        self._running = False
+
+    def run(self, fn: Callable[[], Any], *, on_error: Callable[[BaseException], None],
+            on_result: Callable[[Any], None] | None = None) -> None:
+        self._queue.append(_Call(fn, on_result, on_error))
+        self._next()
+
+    def _next(self) -> None:
+        if self._running or not self._queue:
+            return
+        call = self._queue.popleft()
+        self._running = True
+        background(call.fn, on_result=call.on_result, on_error=call.on_error,
+                   on_finished=self._done)
+
+    def _done(self) -> None:
+        self._running = False
+        self._next()
 
 
 @dataclass

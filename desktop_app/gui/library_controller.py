@@ -1,15 +1,17 @@
 """The library as the window sees it: collections, indexing progress, the file watcher.
 
 It owns the core ``Library`` and the ``JobLane`` that writes to it, turns the core's
-``Progress`` into one line of text and a fraction for the progress bar, and tells views
-what changed through signals. No widget code here, and no library call on the GUI thread
+``Progress`` into one line of text and a fraction for the progress bar (``progress_view``,
+the window's one reading of progress), and tells views
+what changed through signals. Searches and source previews go through it too, so no
+widget calls the core. No widget code here, and no library call on the GUI thread
 (opening the database migrates it, which is a write).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,16 +19,20 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop_app.core.library import Library, Progress
-from desktop_app.core.model_files.progress import RateMeter, eta_seconds, format_duration
+from desktop_app.core.answer import Source
+from desktop_app.core.library import Library
 from desktop_app.core.preferences import Preferences
+from desktop_app.core.preview import preview
+from desktop_app.core.progress import Progress
 from desktop_app.core.settings import EmbedderSettings
 from desktop_app.core.store import StoreStatus
 from desktop_app.core.watch import watch_library
-from desktop_app.gui.jobs import JobLane, background
+from desktop_app.gui.jobs import JobLane, background, progress_view, user_message
 from desktop_app.gui.strings import tr
 
-__all__ = ["IndexingState", "LibraryController", "ProgressText", "format_duration"]
+__all__ = ["IndexingState", "LibraryController"]
+
+_log = logging.getLogger("kura.gui.library")
 
 LOADING_MODEL = "loading-model"  # yielded before the embedder is loaded (takes ~1 s)
 ADD, REMOVE, RENAME = "add", "remove", "rename"
@@ -43,42 +49,16 @@ class IndexingState:
     paused: bool
 
 
-class ProgressText:
-    """Core ``Progress`` → the progress line (rate and ETA over the last seconds)."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._meter = RateMeter(clock=clock)
-
-    def reset(self) -> None:
-        self._meter.reset()
-
-    def describe(self, event: Any) -> tuple[str, float | None]:
-        if event == LOADING_MODEL:
-            return tr("index.loading"), None
-        if not isinstance(event, Progress):
-            return "", None
-        if event.stage == "scan":
-            if not event.total:
-                return tr("index.scan_unknown"), None
-            return (tr("index.scan", done=event.done, total=event.total),
-                    event.done / event.total)
-        if event.stage == "embed":
-            total = max(event.total or 0, event.done)
-            rate = self._meter.update(event.done)
-            fraction = event.done / total if total else None
-            if rate is None or rate <= 0:
-                return tr("index.embed_start", done=event.done, total=total), fraction
-            eta = eta_seconds(event.done, total, rate)
-            return (tr("index.embed", done=event.done, total=total, rate=f"{rate:.1f}",
-                       eta=format_duration(eta)), fraction)
-        return tr("index.index"), (event.done / event.total) if event.total else None
-
-
 class LibraryController(QObject):
-    opened = Signal()
+    opened = Signal(object)  # the Library
     status_changed = Signal(object)  # StoreStatus
     documents_loaded = Signal(object, object)  # collection (None: all), list[DocumentInfo]
     documents_failed = Signal(object, str)  # collection, the error
+    # Results name what was asked: a view shows only the answer to its latest request.
+    search_finished = Signal(object)  # SearchResponse (its query is what was searched)
+    search_failed = Signal(str, str)  # the query, the error
+    preview_ready = Signal(object, object)  # the Source, its PagePreview or TextPreview
+    preview_failed = Signal(object, str)  # the Source, the error
     indexing_changed = Signal(object)  # IndexingState
     error = Signal(str)
 
@@ -89,17 +69,15 @@ class LibraryController(QObject):
         self.lane = JobLane(self)
         self.status: StoreStatus | None = None
         self.watching = False
-        self._progress = ProgressText()
         self._watcher: Any = None
         self._watcher_stop = threading.Event()
         self._can_index = False
         self._resumed = False
         self._paused_for_answer = False
         self.lane.progressed.connect(self._on_progress)
-        self.lane.started.connect(lambda _name: self._progress.reset())
         self.lane.finished.connect(self._on_job_finished)
-        self.lane.failed.connect(lambda _n, exc: self.error.emit(tr("index.failed",
-                                                                     error=str(exc))))
+        self.lane.failed.connect(lambda _n, exc: self.error.emit(
+            tr("index.failed", error=user_message(exc))))
         self.lane.paused_changed.connect(lambda _p: self._emit_state())
         self._last = IndexingState("", None, False, False)
 
@@ -118,8 +96,12 @@ class LibraryController(QObject):
 
     def _on_opened(self, library: Library) -> None:
         self.library = library
-        self.opened.emit()
+        self.opened.emit(library)
         self.refresh()
+
+    @property
+    def is_open(self) -> bool:
+        return self.library is not None
 
     def set_can_index(self, can_index: bool) -> None:
         """Models are there: resume what a previous run left (new files, pending
@@ -190,14 +172,47 @@ class LibraryController(QObject):
             return
         background(self.library.documents, collection,
                    on_result=lambda rows: self.documents_loaded.emit(collection, rows),
-                   on_error=lambda exc: self.documents_failed.emit(collection, str(exc)))
+                   on_error=lambda exc: self.documents_failed.emit(collection,
+                                                                   user_message(exc)))
+
+    def search(self, query: str) -> None:
+        """Search the library (keywords and meaning) on a worker; ``search_finished``
+        follows, or ``search_failed``."""
+        if self.library is None:
+            return
+        background(self.library.search, query, on_result=self.search_finished.emit,
+                   on_error=lambda exc: self.search_failed.emit(query, user_message(exc)))
+
+    def load_preview(self, source: Source) -> None:
+        """The source's PDF page or its text around the passage, rendered or re-read on
+        a worker (from the file itself: no open library needed); ``preview_ready``
+        follows, or ``preview_failed``."""
+        background(preview, Path(source.path), source.text or source.snippet,
+                   page=source.page, start_char=source.start_char, end_char=source.end_char,
+                   location=source.location,
+                   on_result=lambda result: self.preview_ready.emit(source, result),
+                   on_error=lambda exc: self.preview_failed.emit(source, user_message(exc)))
 
     def collection_names(self) -> list[str]:
         return [c.name for c in self.status.collections] if self.status else []
 
     def shutdown(self) -> None:
+        """Stop the watcher and the running job at their next safe point."""
         self._stop_watcher()
         self.lane.stop()
+
+    def close(self, workers_done: bool) -> None:
+        """After ``shutdown``: detach the library first (signals of the stopped jobs still
+        queued for this thread then find none to refresh or watch), then close it, which
+        saves the vector index, unless a worker is still inside it (a model loading):
+        SQLite stays consistent, and the next start reconciles the index with it."""
+        library, self.library = self.library, None
+        if library is None:
+            return
+        if workers_done:
+            library.close()
+        else:
+            _log.warning("closing with work still running; the library stays open")
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -235,8 +250,15 @@ class LibraryController(QObject):
             self._submit("resume", lambda lib: lib.sync())
 
     def _on_progress(self, _name: str, event: object) -> None:
-        text, fraction = self._progress.describe(event)
-        self._last = IndexingState(text, fraction, True, self.lane.paused)
+        view: tuple[str, float | None]
+        if event == LOADING_MODEL:
+            view = (tr("index.loading"), None)
+        elif isinstance(event, Progress):
+            shown = progress_view(event)
+            view = (shown.text, shown.fraction)
+        else:
+            view = ("", None)
+        self._last = IndexingState(*view, True, self.lane.paused)
         self.indexing_changed.emit(self._last)
         if isinstance(event, Progress) and event.stage == "scan" and event.done \
                 and event.done % 25 == 0:
@@ -264,7 +286,7 @@ class LibraryController(QObject):
         self.status_changed.emit(status)
 
     def _fail(self, exc: BaseException) -> None:
-        self.error.emit(str(exc))
+        self.error.emit(user_message(exc))
 
     def _restart_watcher(self) -> None:
         self._stop_watcher()

@@ -7,10 +7,8 @@ clicked). Drops anywhere on the window add folders or files to the library.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
@@ -26,11 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core.answer import Answer
+from desktop_app.core.answer import Answer, Source
 from desktop_app.core.chats import ChatMessage, ChatStore
+from desktop_app.core.library import Library
 from desktop_app.core.model_files import ModelsStatus
+from desktop_app.core.paths import data_dir
 from desktop_app.core.preferences import Preferences, save_preferences
-from desktop_app.core.settings import data_dir
 from desktop_app.core.store import StoreStatus
 from desktop_app.gui.add_dialog import AddDialog
 from desktop_app.gui.chat_controller import SEARCHING, ChatController
@@ -49,7 +48,6 @@ from desktop_app.gui.theme import app_icon, apply_theme
 from desktop_app.gui.welcome_page import WelcomePage
 
 SHUTDOWN_WAIT_MS = 10_000
-_log = logging.getLogger("kura.window")
 
 
 class MainWindow(QMainWindow):
@@ -72,7 +70,7 @@ class MainWindow(QMainWindow):
         self.library_panel = LibraryPanel()
         self.chats_list = ChatsList()
         self.chat_panel = ChatPanel()
-        self.preview = PreviewPane()
+        self.preview = PreviewPane(self.library)
         self.preview.hide()
         sidebar = QWidget()
         sidebar.setObjectName("sidebar")
@@ -112,16 +110,15 @@ class MainWindow(QMainWindow):
         self.chat_panel.set_notice("" if status.can_answer else tr("ask.no_llm"))
         self._maybe_load_llm()
 
-    def _on_library_opened(self) -> None:
-        assert self.library.library is not None
-        self.chats.set_library(self.library.library)
+    def _on_library_opened(self, library: Library) -> None:
+        self.chats.set_library(library)
         if self.models_status is not None:
             self.library.set_can_index(self.models_status.can_index)
         self._maybe_load_llm()
 
     def _maybe_load_llm(self) -> None:
         status = self.models_status
-        if status and status.can_answer and self.chats.answerer and not self._llm_requested:
+        if status and status.can_answer and self.chats.has_library and not self._llm_requested:
             self._llm_requested = True
             self.chats.load_llm()
 
@@ -178,12 +175,12 @@ class MainWindow(QMainWindow):
     def _on_library_status(self, status: StoreStatus) -> None:
         self.library_panel.set_watching(self.library.watching)
         self.library_panel.show_status(status)
-        self.chat_panel.scope.set_collections([c.name for c in status.collections])
+        self.chat_panel.set_collections([c.name for c in status.collections])
 
     # -- conversations ----------------------------------------------------------------
 
     def ask(self, question: str, collections: list[str] | None = None) -> bool:
-        if self.chats.answerer is None:  # the library is still opening
+        if not self.chats.has_library:  # the library is still opening
             self.statusBar().showMessage(tr("library.opening"), 5000)
             return False
         return self.chats.ask(question, collections)
@@ -197,7 +194,7 @@ class MainWindow(QMainWindow):
                                   tr("ask.llm_loading") if loading else tr("ask.writing"))
 
     def _on_answer_finished(self, answer: Answer, message: ChatMessage) -> None:
-        self.chat_panel.finish_answer(message.text, message.sources, message.passages,
+        self.chat_panel.finish_answer(message.text, answer.sources, answer.passages,
                                       message.declined, message.cancelled,
                                       message.collections)
 
@@ -205,35 +202,28 @@ class MainWindow(QMainWindow):
         path, _filter = QFileDialog.getSaveFileName(self, tr("chats.export"),
                                                     str(Path.home() / "kura-chat.md"),
                                                     "Markdown (*.md)")
-        if not path:
-            return
-        try:
-            Path(path).write_text(self.chats.export_markdown(chat_id), encoding="utf-8")
-        except OSError as exc:
-            QMessageBox.warning(self, tr("chats.export"), str(exc))
-            return
-        self.statusBar().showMessage(tr("chats.exported", path=path), 8000)
+        if path:
+            self.chats.export(chat_id, Path(path))
 
     def _rename_chat(self, chat_id: str) -> None:
-        chat = self.chats.store.get(chat_id)
         new, ok = QInputDialog.getText(self, tr("chats.rename"), tr("chats.rename_label"),
-                                       text=chat.title)
+                                       text=self.chats.chat_title(chat_id))
         if ok and new.strip():
             self.chats.rename_chat(chat_id, new.strip())
 
     def _delete_chat(self, chat_id: str) -> None:
-        chat = self.chats.store.get(chat_id)
-        answer = QMessageBox.question(self, tr("chats.delete"),
-                                      tr("chats.delete_confirm", title=chat.title))
+        answer = QMessageBox.question(
+            self, tr("chats.delete"),
+            tr("chats.delete_confirm", title=self.chats.chat_title(chat_id)))
         if answer == QMessageBox.StandardButton.Yes:
             self.chats.delete_chat(chat_id)
 
     # -- dialogs ----------------------------------------------------------------------
 
     def open_search(self) -> SearchDialog | None:
-        if self.library.library is None:
+        if not self.library.is_open:
             return None
-        dialog = SearchDialog(self.library.library, self)
+        dialog = SearchDialog(self.library, self)
         dialog.source_chosen.connect(self.show_source)
         dialog.show()
         return dialog
@@ -252,17 +242,15 @@ class MainWindow(QMainWindow):
         save_preferences(prefs)
         # Answer settings apply to the next question; index dimensions and the language
         # after a restart (the dialog says so).
-        self.chats.preferences = prefs
-        self.welcome.mirror.setText(prefs.mirror)  # the mirror Download uses
-        if self.chats.answerer is not None:
-            self.chats.answerer.settings = prefs.answer_settings()
+        self.chats.set_preferences(prefs)
+        self.welcome.set_mirror(prefs.mirror)  # the mirror Download uses
         if changed_watch:
             self.library.set_watching(prefs.watch_folders)
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, prefs.theme)
 
-    def show_source(self, source: dict[str, Any]) -> None:
+    def show_source(self, source: Source) -> None:
         self.preview.show_source(source)
 
     def _about(self) -> None:
@@ -318,8 +306,7 @@ class MainWindow(QMainWindow):
         panel.stop_clicked.connect(library.stop)
 
         chats.chats_changed.connect(
-            lambda items: self.chats_list.show_chats(items, chats.current.id
-                                                     if chats.current else None))
+            lambda items: self.chats_list.show_chats(items, chats.current_id))
         chats.chat_opened.connect(self.chat_panel.show_chat)
         chats.answer_started.connect(self._on_answer_started)
         chats.answer_phase.connect(self._on_answer_phase)
@@ -331,6 +318,11 @@ class MainWindow(QMainWindow):
         chats.answer_resumed.connect(self.chat_panel.resume_answer)
         chats.llm_failed.connect(
             lambda error: self.chat_panel.set_notice(tr("ask.llm_failed", error=error)))
+        chats.failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        chats.exported.connect(
+            lambda path: self.statusBar().showMessage(tr("chats.exported", path=path), 8000))
+        chats.export_failed.connect(
+            lambda text: QMessageBox.warning(self, tr("chats.export"), text))
         self.chats_list.new_clicked.connect(chats.new_chat)
         self.chats_list.chat_selected.connect(chats.open_chat)
         self.chats_list.rename_clicked.connect(self._rename_chat)
@@ -364,13 +356,5 @@ class MainWindow(QMainWindow):
         self.library.shutdown()
         self.models.pause()
         finished = QThreadPool.globalInstance().waitForDone(SHUTDOWN_WAIT_MS)
-        # Detached first: signals of the stopped jobs still queued for this thread then
-        # find no library to refresh or watch.
-        library, self.library.library = self.library.library, None
-        if library is not None:
-            if finished:
-                library.close()
-            else:  # a worker is still inside it (a model loading); SQLite stays
-                # consistent, and the next start reconciles the index with it
-                _log.warning("closing with work still running; the library stays open")
+        self.library.close(workers_done=finished)
         event.accept()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
+from desktop_app.core.answer import Source
 from desktop_app.gui.strings import tr
 
 CITE_SCHEME = "cite"
@@ -35,10 +36,9 @@ def link_citations(markdown: str, numbers: Sequence[int]) -> str:
     return _MARKER.sub(link, markdown)
 
 
-def source_label(source: Mapping[str, Any]) -> str:
-    where = source.get("location") or ""
-    return f"[{source.get('number')}] {Path(str(source.get('path', ''))).name}" + (
-        f" — {where}" if where else "")
+def source_label(source: Source) -> str:
+    where = source.location or ""
+    return f"[{source.number}] {Path(source.path).name}" + (f" — {where}" if where else "")
 
 
 class AutoHeightBrowser(QTextBrowser):
@@ -84,14 +84,14 @@ class QuestionCard(QFrame):
 class AnswerCard(QFrame):
     """One answer, streamed in piece by piece, then finished with its sources."""
 
-    source_clicked = Signal(object)  # the source dict
+    source_clicked = Signal(object)  # the Source
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("answerCard")
         self.text = ""
-        self.sources: list[dict[str, Any]] = []
-        self.passages: list[dict[str, Any]] = []
+        self.sources: list[Source] = []
+        self.passages: list[Source] = []
         self.declined = False
         layout = QVBoxLayout(self)
         self.title = QLabel()
@@ -123,12 +123,11 @@ class AnswerCard(QFrame):
 
     # -- finished ---------------------------------------------------------------------
 
-    def finish(self, text: str, sources: Sequence[Mapping[str, Any]],
-               passages: Sequence[Mapping[str, Any]], declined: bool, cancelled: bool,
-               collections: Sequence[str]) -> None:
+    def finish(self, text: str, sources: Sequence[Source], passages: Sequence[Source],
+               declined: bool, cancelled: bool, collections: Sequence[str]) -> None:
         self.text = text
-        self.sources = [dict(s) for s in sources]
-        self.passages = [dict(p) for p in passages] or self.sources
+        self.sources = list(sources)
+        self.passages = list(passages) or self.sources
         self.declined = declined
         self.status.hide()
         if declined:
@@ -140,14 +139,14 @@ class AnswerCard(QFrame):
             self.sources_label.show()
             self._restyle()
             return
-        numbers = [int(p["number"]) for p in self.passages]
+        numbers = [p.number for p in self.passages]
         shown = link_citations(text, numbers)
         if cancelled:
             shown += f"\n\n*{tr('ask.stopped')}*"
         self.body.setMarkdown(shown)
         if self.sources:
             links = "<br>".join(
-                f'<a href="{CITE_SCHEME}:{s["number"]}">{html.escape(source_label(s))}</a>'
+                f'<a href="{CITE_SCHEME}:{s.number}">{html.escape(source_label(s))}</a>'
                 for s in self.sources)
             self.sources_label.setText(f"<b>{html.escape(tr('ask.sources'))}</b><br>{links}")
             self.sources_label.show()
@@ -156,9 +155,9 @@ class AnswerCard(QFrame):
         self.status.hide()
         self.body.setPlainText(tr("ask.failed", error=error))
 
-    def source(self, number: int) -> dict[str, Any] | None:
+    def source(self, number: int) -> Source | None:
         for s in self.passages + self.sources:
-            if int(s.get("number", -1)) == number:
+            if s.number == number:
                 return s
         return None
 

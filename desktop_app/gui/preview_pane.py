@@ -1,15 +1,15 @@
 """The source of a citation, in place: a PDF page rendered with the passage highlighted,
 or the text around the passage; and a button that opens the file in the system's app.
 
-Rendering and re-reading the file happen on a worker (``desktop_app.core.preview``);
-the pane only turns the result into a picture or highlighted text.
+Rendering and re-reading the file happen on a worker, asked for through the
+``LibraryController`` (``desktop_app.core.preview`` does the work); the pane only turns
+the result into a picture or highlighted text.
 """
 
 from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QRectF, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QImage, QPainter, QPixmap
@@ -24,9 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core.preview import PagePreview, TextPreview, preview
-from desktop_app.gui.jobs import background
+from desktop_app.core.answer import Source
+from desktop_app.core.preview import PagePreview, TextPreview
+from desktop_app.gui.library_controller import LibraryController
 from desktop_app.gui.strings import tr
+from desktop_app.gui.translate import note_text
 
 HIGHLIGHT = QColor(255, 214, 0, 110)  # translucent yellow, readable on any page
 
@@ -54,12 +56,15 @@ class PreviewPane(QWidget):
     closed = Signal()
     shown = Signal(object)  # the PagePreview or TextPreview now on screen
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: LibraryController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("preview")
+        self.controller = controller
         self.path: Path | None = None
+        self.source: Source | None = None  # the latest one asked for
         self.current: PagePreview | TextPreview | None = None
-        self._request = 0
+        controller.preview_ready.connect(self._on_ready)
+        controller.preview_failed.connect(self._on_failed)
         self.title = QLabel()
         self.title.setProperty("heading", True)
         self.title.setWordWrap(True)
@@ -98,31 +103,26 @@ class PreviewPane(QWidget):
         layout.addWidget(self.stack, 1)
         layout.addLayout(buttons)
 
-    def show_source(self, source: dict[str, Any]) -> None:
-        """Show a citation (a source dict of an answer): the file's name and where the
-        passage is at once, the page or text as soon as the worker has it."""
-        path = Path(str(source.get("path", "")))
+    def show_source(self, source: Source) -> None:
+        """Show a citation: the file's name and where the passage is at once, the page
+        or text as soon as the controller has it."""
+        path = Path(source.path)
         self.path = path
+        self.source = source
         self.title.setText(path.name)
         self.title.setToolTip(str(path))
-        self.where.setText(str(source.get("location") or ""))
+        self.where.setText(source.location or "")
         self.show()
-        passage = str(source.get("text") or source.get("snippet") or "")
-        # Only the latest click counts: an earlier, slower preview must not replace it.
-        self._request += 1
-        token = self._request
+        self.controller.load_preview(source)
 
-        def shown(result: PagePreview | TextPreview) -> None:
-            if token == self._request:
-                self._show(result)
+    # Only the latest click counts: an earlier, slower preview must not replace it.
+    def _on_ready(self, source: Source, result: PagePreview | TextPreview) -> None:
+        if source is self.source:
+            self._show(result)
 
-        def failed(exc: BaseException) -> None:
-            if token == self._request:
-                self._show_error(str(exc))
-
-        background(preview, path, passage, page=source.get("page"),
-                   start_char=source.get("start_char"), end_char=source.get("end_char"),
-                   location=source.get("location"), on_result=shown, on_error=failed)
+    def _on_failed(self, source: Source, error: str) -> None:
+        if source is self.source:
+            self._show_error(error)
 
     def open_file(self) -> None:
         if self.path is not None:
@@ -130,7 +130,7 @@ class PreviewPane(QWidget):
 
     def _show(self, result: PagePreview | TextPreview) -> None:
         self.current = result
-        note = getattr(result, "note", "")
+        note = note_text(result)
         self.note.setText(note)
         self.note.setVisible(bool(note))
         if isinstance(result, PagePreview):

@@ -1,5 +1,6 @@
 """Ctrl+F: search the library directly (keywords and meaning), without asking the model;
-a result opens its passage in the preview."""
+a result opens its passage in the preview. The search runs through the
+``LibraryController``."""
 
 from __future__ import annotations
 
@@ -16,21 +17,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core.answer.answerer import Source
-from desktop_app.core.library import Library
+from desktop_app.core.answer import Source
 from desktop_app.core.search import SearchResponse
-from desktop_app.gui.jobs import background
+from desktop_app.gui.library_controller import LibraryController
 from desktop_app.gui.strings import tr
 
 SOURCE_ROLE = Qt.ItemDataRole.UserRole
 
 
 class SearchDialog(QDialog):
-    source_chosen = Signal(object)  # a source dict, as answers have
+    source_chosen = Signal(object)  # a Source, as answers have
 
-    def __init__(self, library: Library, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: LibraryController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.library = library
+        self.controller = controller
+        controller.search_finished.connect(self._show)
+        controller.search_failed.connect(self._failed)
         self.setWindowTitle(tr("search.title"))
         self.resize(640, 480)
         self.query = QLineEdit()
@@ -63,29 +65,26 @@ class SearchDialog(QDialog):
         if not text or text == self._asked:
             return
         self._asked = text
-        def failed(exc: BaseException) -> None:
-            self._failed(exc, text)
-
-        background(self.library.search, text, on_result=self._show, on_error=failed)
+        self.controller.search(text)
 
     def _show(self, response: SearchResponse) -> None:
         if response.query != self._asked:
-            return  # an older search finished after a newer one started
+            return  # an older search (or another dialog's) finished after this one began
         self.results.clear()
         self.none.setText(tr("search.none"))
         for n, result in enumerate(response.results, 1):
-            source = Source.from_result(result, n).as_dict()
+            source = Source.from_result(result, n)
             where = f" — {result.chunk.location}" if result.chunk.location else ""
             item = QListWidgetItem(f"{Path(result.path).name}{where}\n{result.snippet}")
             item.setData(SOURCE_ROLE, source)
             self.results.addItem(item)
         self.none.setVisible(not response.results)
 
-    def _failed(self, exc: BaseException, asked: str) -> None:
+    def _failed(self, asked: str, error: str) -> None:
         if asked != self._asked:
             return  # a newer search is on its way
         self.results.clear()
-        self.none.setText(str(exc))
+        self.none.setText(error)
         self.none.show()
         self._asked = ""  # the same words can be tried again
 

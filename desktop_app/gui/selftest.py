@@ -74,7 +74,7 @@ def check_python() -> tuple[str, str]:
 def check_kura() -> tuple[str, str]:
     from desktop_app import __version__
     from desktop_app.core.model_files import catalog
-    from desktop_app.core.settings import data_dir
+    from desktop_app.core.paths import data_dir
 
     # The model catalog is package data: a bundle that lost it cannot fetch models.
     bundles = catalog.load_catalog().bundles
@@ -165,13 +165,13 @@ def _loaded_cpu_variant() -> str:
 
 def check_answer_model() -> tuple[str, str]:
     """With the answer model installed (or ``KURA_LLM_PATH``): load it and generate."""
-    from desktop_app.core.answer.llm import LlamaEngine
+    from desktop_app.core.answer.llm import make_llm
     from desktop_app.core.answer.settings import LLMSettings, llm_path
 
     path = llm_path()
     if not path.is_file():
         raise Skip(f"no answer model at {path}")
-    engine = LlamaEngine(LLMSettings(n_ctx=512))
+    engine = make_llm(LLMSettings(n_ctx=512))
     try:
         generation = engine.generate("Libraries keep books and", max_tokens=8)
         text = generation.text()
@@ -189,7 +189,7 @@ def check_search_model() -> tuple[str, str]:
     import numpy as np
 
     from desktop_app.core.embedder import Embedder
-    from desktop_app.core.settings import embedder_dir
+    from desktop_app.core.paths import embedder_dir
 
     folder = embedder_dir()
     if not (folder / "tokenizer.json").is_file():
@@ -224,16 +224,15 @@ def check_pdfium() -> tuple[str, str]:
 
 
 def check_readers() -> tuple[str, str]:
+    """Every format's reader and the libraries its row lists, and watch mode's watchdog."""
+    # Importing the table imports every reader, and so every library a reader needs.
+    from desktop_app.core.ingest.formats import FORMATS, Library
+
+    libraries = dict.fromkeys(library for row in FORMATS for library in row.libraries)
     found = []
-    for module, dist in (("docx", "python-docx"), ("pptx", "python-pptx"),
-                         ("openpyxl", "openpyxl"), ("ebooklib", "EbookLib"),
-                         ("selectolax.lexbor", "selectolax"),
-                         ("charset_normalizer", "charset-normalizer"),
-                         ("watchdog.observers", "watchdog")):
-        imported = importlib.import_module(module)
-        found.append(f"{dist} {_version(imported, dist)}")
-    # The readers themselves (they import the above at module level).
-    importlib.import_module("desktop_app.core.ingest")
+    for library in (*libraries, Library("watchdog", "watchdog.observers")):
+        imported = importlib.import_module(library.module)
+        found.append(f"{library.distribution} {_version(imported, library.distribution)}")
     return "", "; ".join(found)
 
 

@@ -25,17 +25,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core.answer.settings import machine_threads
 from desktop_app.core.model_files import ModelsStatus, Role, RoleStatus
+from desktop_app.core.paths import data_dir, default_threads, set_data_location
 from desktop_app.core.preferences import (
     ANSWER_TOKENS_RANGE,
-    INDEX_DIMS,
     PASSAGES_RANGE,
     Preferences,
 )
-from desktop_app.core.settings import data_dir, set_data_location
+from desktop_app.core.settings import MATRYOSHKA_DIMS
 from desktop_app.gui.strings import tr
-from desktop_app.gui.welcome_page import role_state_text
+from desktop_app.gui.welcome_page import role_name, role_state_text
 
 
 def _with_help(widget: QWidget, help_key: str) -> QWidget:
@@ -78,7 +77,7 @@ class SettingsDialog(QDialog):
         roles: tuple[Role, ...] = ("embedder", "llm")
         for role in roles:
             status = models.role(role) if models else None
-            text = f"{tr('welcome.role.' + role)}: " + (
+            text = f"{role_name(role)}: " + (
                 f"{role_state_text(status)} — {status.target}" if status else "…")
             label = QLabel(text)
             label.setWordWrap(True)
@@ -90,7 +89,7 @@ class SettingsDialog(QDialog):
                 how.setObjectName("help")
                 how.setWordWrap(True)
                 how.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-                how.setAccessibleName(tr("welcome.role." + role))
+                how.setAccessibleName(role_name(role))
                 self.verification_labels[role] = how
                 models_box.addWidget(how)
         self.models_button = QPushButton(tr("settings.redownload"))
@@ -101,7 +100,7 @@ class SettingsDialog(QDialog):
         form.addRow(tr("settings.models"), _with_help(models_widget, "settings.models_help"))
 
         self.threads = QSpinBox()
-        self.threads.setRange(0, machine_threads())
+        self.threads.setRange(0, default_threads())
         self.threads.setValue(prefs.threads)
         self.answer_tokens = QSpinBox()
         self.answer_tokens.setRange(*ANSWER_TOKENS_RANGE)
@@ -116,9 +115,9 @@ class SettingsDialog(QDialog):
         self.threshold.setDecimals(2)
         self.threshold.setValue(prefs.decline_below)
         self.dims = QComboBox()
-        for dim in INDEX_DIMS:
+        for dim in MATRYOSHKA_DIMS:
             self.dims.addItem(str(dim), dim)
-        self.dims.setCurrentIndex(INDEX_DIMS.index(prefs.index_dim))
+        self.dims.setCurrentIndex(MATRYOSHKA_DIMS.index(prefs.index_dim))
         self.theme = QComboBox()
         for value in ("system", "light", "dark"):
             self.theme.addItem(tr(f"settings.theme.{value}"), value)

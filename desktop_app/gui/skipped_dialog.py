@@ -1,5 +1,5 @@
-"""Files Kura could not read, per collection, with the reason; selected ones can be
-tried again (after the user fixed them, say)."""
+"""Files Kura could not read, per collection, with the reason (in the user's language);
+selected ones can be tried again (after the user fixed them, say)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core.store import SkippedFile
 from desktop_app.gui.strings import tr
+from desktop_app.gui.translate import skip_text
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 
@@ -43,9 +44,10 @@ class SkippedDialog(QDialog):
                 group = QTreeWidgetItem([names.get(file.collection_id, "?"), ""])
                 groups[file.collection_id] = group
                 self.tree.addTopLevelItem(group)
-            item = QTreeWidgetItem([file.path, file.message or file.reason])
+            reason = skip_text(file.reason, file.path, file.message)
+            item = QTreeWidgetItem([file.path, reason])
             item.setData(0, PATH_ROLE, file.path)
-            item.setToolTip(1, file.message or file.reason)
+            item.setToolTip(1, reason)
             group.addChild(item)
         self.tree.expandAll()
         self.tree.resizeColumnToContents(0)

@@ -21,12 +21,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core.model_files import ModelsStatus, Progress, Role, RoleStatus
-from desktop_app.core.model_files.progress import format_bytes, format_duration
+from desktop_app.core.answer.settings import llm_bundle
+from desktop_app.core.model_files import ROLES, ModelsStatus, Role, RoleStatus
+from desktop_app.core.progress import format_bytes
+from desktop_app.gui.jobs import ProgressView
 from desktop_app.gui.models_controller import ModelsController
 from desktop_app.gui.strings import tr
 
-ROLE_NAMES = {"embedder": "welcome.role.embedder", "llm": "welcome.role.llm"}
+
+def role_name(role: Role) -> str:
+    """A model's label; the answer model's name and size are the catalog's."""
+    if role == "llm":
+        model = llm_bundle()
+        return tr("welcome.role.llm", name=model.name, size=format_bytes(model.approx_bytes))
+    return tr("welcome.role.embedder")
 
 
 def role_state_text(role: RoleStatus) -> str:
@@ -35,16 +43,6 @@ def role_state_text(role: RoleStatus) -> str:
     if any(f.state == "corrupt" for f in role.files):
         return tr("welcome.corrupt")
     return tr("welcome.missing")
-
-
-def progress_text(event: Progress) -> str:
-    if event.stage in ("download", "copy") and event.total:
-        return tr("welcome.progress", name=event.name, done=format_bytes(event.done),
-                  total=format_bytes(event.total),
-                  rate=format_bytes(event.rate or 0), eta=format_duration(event.eta))
-    if event.stage in ("download", "copy"):
-        return tr("welcome.progress_unknown", name=event.name, done=format_bytes(event.done))
-    return tr("welcome.step", name=event.name, stage=event.message or event.stage)
 
 
 class WelcomePage(QWidget):
@@ -68,18 +66,19 @@ class WelcomePage(QWidget):
         self.role_labels: dict[str, QLabel] = {}
         self.role_bars: dict[str, QProgressBar] = {}
         form = QFormLayout()
-        for role, key in ROLE_NAMES.items():
+        for role in ROLES:
+            name = role_name(role)
             state = QLabel(tr("welcome.waiting"))
-            state.setAccessibleName(tr(key))
+            state.setAccessibleName(name)
             bar = QProgressBar()
             bar.setObjectName("indexProgress")
             bar.setTextVisible(False)
-            bar.setAccessibleName(tr(key))
+            bar.setAccessibleName(name)
             bar.hide()
             box = QVBoxLayout()
             box.addWidget(state)
             box.addWidget(bar)
-            form.addRow(tr(key), box)
+            form.addRow(name, box)
             self.role_labels[role] = state
             self.role_bars[role] = bar
 
@@ -155,16 +154,15 @@ class WelcomePage(QWidget):
         if not self.models.downloading:
             self.download_button.setEnabled(not (status.can_index and status.can_answer))
 
-    def show_progress(self, event: Progress) -> None:
-        role = "llm" if event.name.endswith(".gguf") else "embedder"
+    def show_progress(self, role: str, view: ProgressView) -> None:
         bar = self.role_bars[role]
         bar.show()
-        if event.total:
+        if view.fraction is not None:
             bar.setRange(0, 1000)
-            bar.setValue(int(1000 * event.done / event.total))
+            bar.setValue(int(1000 * view.fraction))
         else:
             bar.setRange(0, 0)
-        self.role_labels[role].setText(progress_text(event))
+        self.role_labels[role].setText(view.text)
 
     def show_download_state(self, state: str) -> None:
         running = state == "running"
@@ -178,6 +176,10 @@ class WelcomePage(QWidget):
             self.detail.setText(tr("welcome.paused"))
         elif state == "cancelled":
             self.detail.setText(tr("welcome.cancelled"))
+
+    def set_mirror(self, mirror: str) -> None:
+        """The mirror the next download uses (the settings changed it)."""
+        self.mirror.setText(mirror)
 
     def _failed(self, error: str) -> None:
         self.failure = tr("welcome.failed", error=error)

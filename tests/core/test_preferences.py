@@ -5,20 +5,18 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
+from desktop_app.core.paths import data_dir, default_threads
 from desktop_app.core.preferences import (
-    FIELD_HELP,
     Preferences,
     load_preferences,
     preferences_path,
     save_preferences,
 )
 from desktop_app.core.relevance import DECLINE_BELOW
-from desktop_app.core.settings import data_dir
 
 CUSTOM = Preferences(threads=1, max_answer_tokens=256, passages_k=5, decline_below=0.3,
                      index_dim=256, theme="dark", language="zh_CN",
@@ -62,7 +60,7 @@ def test_unknown_keys_and_wrong_types_cost_only_their_field(tmp_path: Path) -> N
 
 
 def test_out_of_range_values_are_clamped_or_reset() -> None:
-    cpus = os.cpu_count() or 1
+    cpus = default_threads()
     wild = Preferences(threads=10_000, max_answer_tokens=5, passages_k=99,
                        decline_below=-0.5, index_dim=300, theme="purple",  # type: ignore[arg-type]
                        language="fr", mirror="ftp://files.example")  # type: ignore[arg-type]
@@ -98,11 +96,6 @@ def test_automatic_threads_leave_the_machine_defaults() -> None:
     auto = Preferences()
     assert auto.embedder_threads() is None
     assert auto.llm_settings() == LLMSettings()
-
-
-def test_every_field_is_explained() -> None:
-    assert set(FIELD_HELP) == {f.name for f in fields(Preferences)}
-    assert all(text.strip() and "\n" not in text for text in FIELD_HELP.values())
 
 
 def test_a_failed_save_keeps_the_previous_file(monkeypatch: pytest.MonkeyPatch) -> None:

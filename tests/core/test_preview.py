@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core.chunking import Chunker, document_text
-from desktop_app.core.ingest import parse
+from desktop_app.core.ingest import SkipReason, parse
 from desktop_app.core.preview import (
     CONTEXT_CHARS,
     NOTE_CHANGED,
+    NoteCode,
     PageNotFound,
     PagePreview,
     TextPreview,
@@ -18,8 +19,8 @@ from desktop_app.core.preview import (
     render_pdf_page,
     text_preview,
 )
-from tests.conftest import FIXTURES
-from tests.core.ingest.builders import CHINESE_SIMPLIFIED, pdf
+from tests.support.documents import CHINESE_SIMPLIFIED, pdf
+from tests.support.samples import FIXTURES
 
 PAGE_ONE = "Travel policy\nBook flights through the portal.\nKeep every receipt."
 PAGE_TWO = ("Leave policy\nStaff get fifteen days of paid leave each year.\n"
@@ -168,7 +169,7 @@ def test_a_changed_file_shows_the_indexed_passage_with_a_note(tmp_path: Path) ->
     start = document_text(parse(path)).index(passage)
     path.write_text("# Handbook\n\nEverything was rewritten.\n", "utf-8")
     shown = text_preview(path, passage, start, start + len(passage), "Travel")
-    assert shown.note == NOTE_CHANGED
+    assert shown.note == NOTE_CHANGED and shown.note_code is NoteCode.CHANGED
     assert (shown.text, shown.start, shown.end) == (passage, 0, len(passage))
 
 
@@ -177,6 +178,7 @@ def test_a_missing_file_shows_the_passage_with_a_note(tmp_path: Path) -> None:
         shown = preview(path, "The passage.", page=page, start_char=0, end_char=12)
         assert isinstance(shown, TextPreview)
         assert shown.text == "The passage." and "moved or deleted" in shown.note
+        assert shown.note_code is NoteCode.MOVED
 
 
 def test_an_unreadable_file_shows_the_passage_with_a_note(tmp_path: Path) -> None:
@@ -185,6 +187,10 @@ def test_an_unreadable_file_shows_the_passage_with_a_note(tmp_path: Path) -> Non
     shown = preview(path, "The passage.", page=1, start_char=0, end_char=12)
     assert isinstance(shown, TextPreview)
     assert shown.text == "The passage." and "damaged" in shown.note
+    # The window words the note from its code and the reason's wording, not the sentence.
+    assert shown.note_code is NoteCode.UNREADABLE and shown.unreadable is not None
+    assert shown.unreadable.code == "corrupt_format" and shown.unreadable.kind == "pdf"
+    assert str(SkipReason.CORRUPT) == "corrupt"
 
 
 def test_every_chunk_of_a_chinese_document_previews_in_place(embedder) -> None:

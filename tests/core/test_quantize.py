@@ -9,6 +9,7 @@ from pathlib import Path
 import onnx
 import pytest
 
+from desktop_app.core.fileio import sha256_file
 from desktop_app.core.quantize import (
     DEFAULT_RECIPE,
     ROLES,
@@ -16,7 +17,6 @@ from desktop_app.core.quantize import (
     artifact_size,
     classify_weights,
 )
-from models.build_cache import sha256_file
 
 BUDGET_BYTES = 200_000_000
 

@@ -21,10 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core.model_files import Progress
+from desktop_app.core.answer import Source
 from desktop_app.core.preferences import Preferences
 from desktop_app.gui.add_dialog import AddDialog
 from desktop_app.gui.chat_controller import ChatController
+from desktop_app.gui.jobs import ProgressView
 from desktop_app.gui.library_controller import IndexingState
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.search_dialog import SearchDialog
@@ -71,8 +72,8 @@ def test_every_control_of_the_workspace_has_a_name(make_window, qtbot) -> None:
     window = shown(qtbot, make_window())
     window.library_panel.show_indexing(IndexingState("Reading files: 1 of 2", 0.5, True, False))
     window.chat_panel.start_answer("q")
-    window.chat_panel.finish_answer("a [1]", [{"number": 1, "path": "/x.md"}], [], False,
-                                    False, [])
+    window.chat_panel.finish_answer("a [1]", [Source.from_dict({"number": 1, "path": "/x.md"})],
+                                    [], False, False, [])
     assert window.pages.currentWidget() is window.splitter
     assert count_checked(window) >= 8  # the check saw the sidebar and the conversation
     assert unnamed(window) == []
@@ -82,8 +83,8 @@ def test_every_control_of_the_welcome_page_has_a_name(make_window, qtbot) -> Non
     window = shown(qtbot, make_window())
     window.pages.setCurrentWidget(window.welcome)
     window.welcome.show_download_state("running")
-    window.welcome.show_progress(Progress("download", "model.onnx", 10, 100, 5.0, 18.0))
-    window.welcome.show_progress(Progress("download", "x.gguf", 10, 100, 5.0, 18.0))
+    window.welcome.show_progress("embedder", ProgressView("model.onnx: 10 B of 100 B", 0.1))
+    window.welcome.show_progress("llm", ProgressView("x.gguf: 10 B of 100 B", 0.1))
     assert window.welcome.role_bars["embedder"].isVisible()
     assert count_checked(window.welcome) >= 7
     assert unnamed(window) == []
@@ -181,7 +182,7 @@ def test_ctrl_f_opens_the_search_once_the_library_is_open(make_window, qtbot) ->
     press()
     dialogs = window.findChildren(SearchDialog)
     assert len(dialogs) == 1 and dialogs[0].isVisible()
-    assert dialogs[0].library is window.library.library
+    assert dialogs[0].controller is window.library
     dialogs[0].close()
 
 

@@ -4,20 +4,20 @@ a source link says which source, a stopped answer says so."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from PySide6.QtCore import Qt, QUrl
 
+from desktop_app.core.answer import Source
 from desktop_app.core.chats import Chat, ChatMessage
 from desktop_app.gui.chat_panel import ChatPanel, ScopeButton
 from desktop_app.gui.message_cards import AnswerCard, QuestionCard, link_citations
 from desktop_app.gui.strings import tr
 
-SOURCES: list[dict[str, Any]] = [
-    {"number": 1, "path": "/docs/IT/账户密码管理.md", "location": "重置密码",
-     "text": "Go to the portal."},
-    {"number": 2, "path": "/docs/HR/leave.md", "location": "", "text": "20 days."},
+SOURCES = [
+    Source.from_dict({"number": 1, "path": "/docs/IT/账户密码管理.md", "location": "重置密码",
+                      "text": "Go to the portal."}),
+    Source.from_dict({"number": 2, "path": "/docs/HR/leave.md", "location": "",
+                      "text": "20 days."}),
 ]
 
 
@@ -106,7 +106,7 @@ def test_streamed_pieces_show_in_the_current_answer(qtbot, panel: ChatPanel) -> 
 def test_a_saved_chat_is_shown_card_by_card(qtbot, panel: ChatPanel) -> None:
     chat = Chat("c1", "t", 0.0, 0.0, (
         ChatMessage("user", "Q1", 0.0),
-        ChatMessage("assistant", "A1 [1]", 0.0, sources=tuple(SOURCES[:1])),
+        ChatMessage("assistant", "A1 [1]", 0.0, sources=(SOURCES[0].as_dict(),)),
         ChatMessage("user", "Q2", 0.0),
         ChatMessage("assistant", "no idea", 0.0, declined=True, collections=("IT",)),
     ))
@@ -114,6 +114,7 @@ def test_a_saved_chat_is_shown_card_by_card(qtbot, panel: ChatPanel) -> None:
     kinds = [type(c).__name__ for c in panel.cards]
     assert kinds == ["QuestionCard", "AnswerCard", "QuestionCard", "AnswerCard"]
     assert [c.objectName() for c in panel.answer_cards()] == ["answerCard", "declinedCard"]
+    assert panel.answer_cards()[0].sources == SOURCES[:1]  # saved as dicts, shown as Sources
     panel.show_chat(None)
     assert panel.cards == [] and panel.hint.isVisible()
 
@@ -215,14 +216,14 @@ def test_clicking_a_source_emits_that_source(qtbot) -> None:
 
 def test_citations_may_point_at_passages_beyond_the_listed_sources(qtbot) -> None:
     """Sources are the files cited; passages are everything the model was shown."""
-    passages = [*SOURCES, {"number": 3, "path": "/docs/x.md", "text": "third"}]
+    passages = [*SOURCES, Source.from_dict({"number": 3, "path": "/docs/x.md", "text": "third"})]
     card = AnswerCard()
     qtbot.addWidget(card)
     card.finish("See [3].", SOURCES[:1], passages, False, False, [])
     assert 'href="cite:3"' in card.body.toHtml()
     with qtbot.waitSignal(card.source_clicked, timeout=1000) as clicked:
         card.body.anchorClicked.emit(QUrl("cite:3"))
-    assert clicked.args[0]["path"] == "/docs/x.md"
+    assert clicked.args[0].path == "/docs/x.md"
 
 
 def test_a_source_click_in_the_panel_reaches_the_panel(qtbot, panel: ChatPanel) -> None:

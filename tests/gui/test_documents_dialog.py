@@ -21,10 +21,10 @@ from desktop_app.gui.documents_dialog import (
     time_text,
 )
 from desktop_app.gui.strings import tr
-from tests.core.store.helpers import chunks, embed_pending
+from tests.support.store import chunks, embed_pending
 
 T0 = 1_700_000_000.0
-DAMAGED = "The file is damaged or not really a Word document."
+DAMAGED = "The file is damaged or is not a real Word document."  # worded from "corrupt"
 ROWS = [
     DocumentInfo("Docs", "/d/leave.md", "/d", "embedded", None, None, 12, T0, T0 + 60),
     DocumentInfo("Docs", "/d/sub/vpn.md", "/d", "parsed", None, None, 9, T0 + 30, None),
@@ -116,7 +116,7 @@ def test_the_window_shows_the_selected_collections_documents(
     dialogs = [d for d in window.findChildren(DocumentsDialog) if d.isVisible()]
     assert len(dialogs) == 1
     assert [row[:3] for row in dialogs[0].rows()] == [
-        ["empty.txt", "Skipped: The file has no text.", "0"],
+        ["empty.txt", "Skipped: The file has no text in it.", "0"],  # worded from "empty"
         ["leave.md", "Indexed", "2"],
     ]
     assert dialogs[0].rows()[1][EMBEDDED] != "—"

@@ -24,9 +24,8 @@ from desktop_app.gui.add_dialog import AddDialog
 from desktop_app.gui.app import create_window
 from desktop_app.gui.main_window import MainWindow
 from models.small_llm import gguf_270m
-from tests.conftest import FIXTURES
+from tests.support.samples import CORP_KB
 
-CORP_KB = FIXTURES / "corp_kb"
 PASSWORD_DOC = "账户密码管理.md"
 PREFS = Preferences(max_answer_tokens=48)
 
@@ -117,7 +116,7 @@ def test_drop_the_knowledge_base_ask_and_open_the_citation(
     assert pieces, "the answer arrived in pieces (streamed)"
     card = window.chat_panel.answer_cards()[-1]
     assert card.objectName() == "answerCard"
-    assert card.passages[0]["path"].endswith(PASSWORD_DOC)
+    assert card.passages[0].path.endswith(PASSWORD_DOC)
     assert card.text.strip() == "".join(pieces).strip()
 
     # Click citation [1]: the preview shows the passage inside its document.
@@ -232,14 +231,15 @@ def test_restart_keeps_the_library_and_the_conversations(
     again = open_window(qtbot)
     qtbot.waitUntil(lambda: again.library.status is not None, timeout=30_000)
     assert again.library.collection_names() == ["IT 与安全"]
-    assert again.chats_list.list.count() == 1
+    qtbot.waitUntil(lambda: again.chats_list.list.count() == 1, timeout=5000)  # read on a worker
     item = again.chats_list.list.item(0)
     assert item.data(Qt.ItemDataRole.UserRole) == chat_id
     assert item.text() == "如何重置密码?"
-    again.chats_list.chat_selected.emit(chat_id)
+    with qtbot.waitSignal(again.chats.chat_opened, timeout=5000):
+        again.chats_list.chat_selected.emit(chat_id)
     cards = again.chat_panel.answer_cards()
     assert len(cards) == 1
-    assert cards[0].passages[0]["path"].endswith(PASSWORD_DOC)
+    assert cards[0].passages[0].path.endswith(PASSWORD_DOC)
     close_window(again)
 
 
@@ -338,7 +338,7 @@ def test_a_pdf_citation_shows_its_page_with_the_passage_highlighted(
     qtbot: QtBot, models: None, drop_into: list[list[str]], tmp_path: Path
 ) -> None:
     from desktop_app.core.preview import PagePreview
-    from tests.core.ingest.builders import pdf
+    from tests.support.documents import pdf
 
     folder = tmp_path / "handbook"
     folder.mkdir()
@@ -352,7 +352,7 @@ def test_a_pdf_citation_shows_its_page_with_the_passage_highlighted(
     ask(qtbot, window, "忘记密码怎么重置?")
     card = window.chat_panel.answer_cards()[-1]
     assert not card.declined
-    assert card.passages[0]["page"] == 2
+    assert card.passages[0].page == 2
     with qtbot.waitSignal(window.preview.shown, timeout=30_000) as shown:
         card.body.anchorClicked.emit(QUrl("cite:1"))
     page = shown.args[0]

@@ -1,5 +1,6 @@
 """jobs: results, yields and errors reach the GUI thread in order; the JobLane runs one job
-at a time, pauses at a yield, and stops by closing the job's generator on its worker."""
+at a time, pauses at a yield, and stops by closing the job's generator on its worker; the
+CallLane runs calls in order; a failed job becomes one message for the window."""
 
 from __future__ import annotations
 
@@ -10,7 +11,18 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import QThreadPool
 
-from desktop_app.gui.jobs import JobLane, background
+from desktop_app.core.chats import ChatNotFound
+from desktop_app.core.progress import STAGES, Progress, format_duration
+from desktop_app.gui.jobs import (
+    CallLane,
+    JobError,
+    JobLane,
+    ProgressView,
+    background,
+    progress_view,
+    user_message,
+)
+from desktop_app.gui.strings import set_language, tr
 
 TIMEOUT = 5000
 
@@ -248,3 +260,83 @@ def test_a_job_after_a_stop_starts_only_once_the_stopped_one_cleaned_up(
     qtbot.waitUntil(lambda: ("b", "cleanup") in rec.events, timeout=TIMEOUT)
     order = [e for e in rec.events if e in {("a", "cleanup"), ("b", "start")}]
     assert order == [("a", "cleanup"), ("b", "start")]
+
+
+# -- CallLane -------------------------------------------------------------------------
+
+
+def test_calls_run_on_workers_one_after_another_in_order(qtbot, gui_thread: int) -> None:
+    """A slow save is not overtaken by a quick read asked for after it."""
+    lane = CallLane()
+    log: list[str] = []
+    ran_on: list[int] = []
+
+    def call(name: str, seconds: float) -> str:
+        ran_on.append(threading.get_ident())
+        log.append(f"start {name}")
+        time.sleep(seconds)
+        log.append(f"end {name}")
+        return name
+
+    def fail() -> None:
+        raise ChatNotFound("no chat 7")
+
+    results: list[object] = []
+    lane.run(lambda: call("save", 0.3), on_result=results.append, on_error=results.append)
+    lane.run(fail, on_result=results.append, on_error=results.append)
+    lane.run(lambda: call("read", 0.0), on_result=results.append, on_error=results.append)
+    qtbot.waitUntil(lambda: len(results) == 3, timeout=TIMEOUT)
+    assert log == ["start save", "end save", "start read", "end read"]
+    assert results[0] == "save" and isinstance(results[1], ChatNotFound)
+    assert results[2] == "read"
+    assert gui_thread not in ran_on
+
+
+# -- user_message ---------------------------------------------------------------------
+
+
+def test_a_kura_error_or_os_error_says_what_went_wrong() -> None:
+    assert user_message(ChatNotFound("no chat 7")) == "no chat 7"
+    assert user_message(PermissionError(13, "Permission denied", "/x.md")) == \
+        "[Errno 13] Permission denied: '/x.md'"
+    set_language("zh_CN")
+    assert user_message(ChatNotFound("no chat 7")) == "找不到该对话：no chat 7"
+
+
+def test_anything_else_is_a_bug_said_briefly_and_logged(
+        caplog: pytest.LogCaptureFixture) -> None:
+    try:
+        raise RuntimeError("llama_decode returned -3")
+    except RuntimeError as exc:
+        renamed = JobError(str(exc))
+        renamed.__cause__ = exc
+    with caplog.at_level("ERROR", logger="kura.jobs"):
+        text = user_message(renamed)
+    assert text == tr("error.unexpected", kind="RuntimeError")
+    assert "llama_decode" not in text
+    assert "llama_decode returned -3" in caplog.text  # the traceback is in the log
+
+
+# -- progress ------------------------------------------------------------------------
+
+
+def test_progress_text_from_the_cores_progress() -> None:
+    assert progress_view(Progress("scan", 3, 10)) == ProgressView(
+        tr("index.scan", done=3, total=10), 0.3)
+    assert progress_view(Progress("scan", 3, None)) == ProgressView(
+        tr("index.scan_unknown"), None)
+    assert progress_view(Progress("embed", 0, 200)) == ProgressView(
+        tr("index.embed_start", done=0, total=200), 0.0)
+    assert progress_view(Progress("embed", 100, 200, rate=50.0, eta=2.0)) == ProgressView(
+        tr("index.embed", done=100, total=200, rate="50.0", eta="2 s"), 0.5)
+    assert progress_view(Progress("index", 2048, 4096)) == ProgressView(tr("index.index"), 0.5)
+    assert format_duration(75) == "1:15" and format_duration(3725) == "1:02:05"
+    assert format_duration(None) == "…"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_windows_one_reading_of_progress_handles_every_stage(stage: str) -> None:
+    for step in (Progress(stage), Progress(stage, 3, 10, "bytes", "model.onnx", 1.5, 4.7),
+                 Progress(stage, 3, None, item="model.onnx", message="news")):
+        view = progress_view(step)
+        assert view.text and view.fraction == step.fraction

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QLabel, QTreeWidgetItem
 
-from desktop_app.core.library import Library, Progress
+from desktop_app.core.library import Library
 from desktop_app.core.store import DocumentInfo, StoreStatus
 from desktop_app.gui.documents_dialog import DocumentsDialog
-from desktop_app.gui.library_controller import IndexingState, ProgressText, format_duration
+from desktop_app.gui.library_controller import IndexingState
 from desktop_app.gui.library_panel import LibraryPanel
 from desktop_app.gui.skipped_dialog import SkippedDialog
 from desktop_app.gui.strings import tr
@@ -231,21 +231,6 @@ def test_indexing_shows_text_bar_and_pause_resume_stop(qtbot, panel: LibraryPane
     assert not panel.pause_button.isVisible() and not panel.stop_button.isVisible()
 
 
-def test_progress_text_from_the_cores_progress() -> None:
-    now = [0.0]
-    text = ProgressText(clock=lambda: now[0])
-    assert text.describe(Progress("scan", 3, 10)) == (tr("index.scan", done=3, total=10), 0.3)
-    assert text.describe(Progress("scan", 3, None)) == (tr("index.scan_unknown"), None)
-    assert text.describe(Progress("embed", 0, 200)) == (
-        tr("index.embed_start", done=0, total=200), 0.0)
-    now[0] = 2.0
-    line, fraction = text.describe(Progress("embed", 100, 200))
-    assert fraction == 0.5
-    assert line == tr("index.embed", done=100, total=200, rate="50.0", eta="2 s")
-    assert format_duration(75) == "1:15" and format_duration(3725) == "1:02:05"
-    assert format_duration(None) == "…"
-
-
 # -- skipped files ------------------------------------------------------------------
 
 
@@ -292,9 +277,10 @@ def test_retry_sends_only_the_selected_files(qtbot) -> None:
     dialog = SkippedDialog(files, {1: "Docs", 2: "Art"})
     qtbot.addWidget(dialog)
     items = skipped_items(dialog)
-    assert [(g, i.text(0), i.text(1)) for g, i in items] == [
-        ("Docs", "/d/a.docx", "not a zip file"), ("Docs", "/d/b.txt", "empty"),
-        ("Art", "/e/c.psd", "Photoshop files are not read")]
+    assert [(g, i.text(0), i.text(1)) for g, i in items] == [  # worded from the reason code
+        ("Docs", "/d/a.docx", "The file is damaged or is not a real Word document."),
+        ("Docs", "/d/b.txt", "The file has no text in it."),
+        ("Art", "/e/c.psd", "Kura cannot read .psd files.")]
     items[2][1].setSelected(True)
     items[0][1].setSelected(True)
     assert sorted(dialog.paths()) == ["/d/a.docx", "/e/c.psd"]

@@ -14,15 +14,16 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from desktop_app.core.answer import Source
 from desktop_app.core.chats import ChatStore
 from desktop_app.core.preferences import Preferences
-from desktop_app.gui import preview_pane
+from desktop_app.gui import library_controller
 from desktop_app.gui.chat_controller import ChatController
 from desktop_app.gui.chats_list import ChatsList
 from desktop_app.gui.jobs import JobLane
+from desktop_app.gui.library_controller import LibraryController
 from desktop_app.gui.preview_pane import PreviewPane
 from desktop_app.gui.search_dialog import SearchDialog
-from tests.conftest import FIXTURES
 from tests.gui.test_end_to_end import (  # noqa: F401 -- fixtures
     PREFS,
     close_window,
@@ -33,6 +34,7 @@ from tests.gui.test_end_to_end import (  # noqa: F401 -- fixtures
     wait_indexed,
     window_answering,
 )
+from tests.support.samples import FIXTURES
 
 IT_FOLDER = FIXTURES / "corp_kb" / "IT 与安全"
 
@@ -132,7 +134,7 @@ def test_a_preview_of_an_earlier_citation_does_not_replace_the_later_one(
     slow.write_text("# Big\nThe old passage.\n", encoding="utf-8")
     fast = tmp_path / "small.md"
     fast.write_text("# Small\nThe new passage.\n", encoding="utf-8")
-    real = preview_pane.preview
+    real = library_controller.preview
     slow_done: list[bool] = []
 
     def preview(path: Path, *args: object, **kwargs: object) -> object:
@@ -141,13 +143,13 @@ def test_a_preview_of_an_earlier_citation_does_not_replace_the_later_one(
             slow_done.append(True)
         return real(path, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(preview_pane, "preview", preview)
-    pane = PreviewPane()
+    monkeypatch.setattr(library_controller, "preview", preview)
+    pane = PreviewPane(LibraryController(Preferences()))
     qtbot.addWidget(pane)
     shown: list[object] = []
     pane.shown.connect(shown.append)
-    pane.show_source({"path": str(slow), "text": "The old passage."})
-    pane.show_source({"path": str(fast), "text": "The new passage."})
+    pane.show_source(Source.from_dict({"path": str(slow), "text": "The old passage."}))
+    pane.show_source(Source.from_dict({"path": str(fast), "text": "The new passage."}))
     qtbot.waitUntil(lambda: bool(slow_done) and bool(shown), timeout=5000)
     qtbot.wait(200)  # the slow result's signal, had it been delivered
     assert pane.title.text() == "small.md"
@@ -163,7 +165,9 @@ def test_an_older_search_failing_does_not_wipe_newer_results(qtbot: QtBot) -> No
                 raise OSError("the index was busy")
             return SimpleNamespace(query=text, results=[])
 
-    dialog = SearchDialog(Library())  # type: ignore[arg-type]
+    controller = LibraryController(Preferences())
+    controller.library = Library()  # type: ignore[assignment]
+    dialog = SearchDialog(controller)
     qtbot.addWidget(dialog)
     dialog.query.setText("old")
     dialog.run()

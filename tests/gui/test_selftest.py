@@ -13,8 +13,6 @@ import pytest
 
 from desktop_app.gui import selftest
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def test_every_check_passes_here(qapp) -> None:
     results = selftest.run_checks()

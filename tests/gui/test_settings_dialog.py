@@ -156,7 +156,7 @@ def test_a_new_data_location_is_remembered_for_the_next_start(
 ) -> None:
     from PySide6.QtWidgets import QFileDialog
 
-    from desktop_app.core import settings
+    from desktop_app.core import paths
     from desktop_app.core.preferences import Preferences
     from desktop_app.gui.settings_dialog import SettingsDialog
 
@@ -168,9 +168,9 @@ def test_a_new_data_location_is_remembered_for_the_next_start(
     qtbot.addWidget(dialog)
     dialog.change_data.click()
     assert str(target) in dialog.data_label.text()
-    assert settings.chosen_data_dir() is None  # not before OK
+    assert paths.chosen_data_dir() is None  # not before OK
     dialog.apply_data_location()
-    assert settings.chosen_data_dir() == target.resolve()
+    assert paths.chosen_data_dir() == target.resolve()
 
 
 def _models_status(tmp_path: Path):

@@ -12,8 +12,7 @@ import pytest
 from desktop_app.gui import app as app_module
 from desktop_app.gui import system_libraries
 from desktop_app.gui.system_libraries import Missing, install_line, unresolved_libraries
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.samples import REPO
 
 # What ldd prints for Qt's xcb plugin on a fresh Debian 12 desktop install.
 LDD_OUTPUT = """\

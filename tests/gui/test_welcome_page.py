@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QFileDialog
 
-from desktop_app.core.model_files import ModelsStatus, Progress
+from desktop_app.core.model_files import ModelsStatus
 from desktop_app.core.model_files import catalog as catalog_module
-from desktop_app.core.model_files.progress import format_bytes
+from desktop_app.core.progress import format_bytes
+from desktop_app.gui.jobs import ProgressView
 from desktop_app.gui.models_controller import ModelsController
 from desktop_app.gui.strings import tr
 from desktop_app.gui.welcome_page import WelcomePage
-from tests.core.model_files.conftest import TOY_EMBEDDER, Toy, make_toy, source
-from tests.core.model_files.server import ModelServer
+from tests.support.model_server import ModelServer
+from tests.support.toy_models import TOY_EMBEDDER, Toy, make_toy, source
 
 TIMEOUT = 30_000
 SLOW_FILE = "onnx/model.onnx_data"  # 3 MB of the toy embedder
@@ -142,18 +143,25 @@ def slow_down(toy: Toy) -> None:
     toy.server.fault(source(SLOW_FILE), delay=0.02)
 
 
+def mid_file(name: str) -> re.Pattern[str]:
+    """The progress line of ``name`` partly downloaded (more than 0 B, fewer than all)."""
+    total = format_bytes(TOY_EMBEDDER[name])
+    return re.compile(rf"^{re.escape(name)}: \d+\.\d [KM]B of {re.escape(total)} · "
+                      rf"\d+(\.\d)? [KM]?B/s · .+ left$")
+
+
 def wait_mid_file(qtbot, page: WelcomePage, name: str) -> list[str]:
     """The embedder's progress texts, until ``name`` is partly downloaded."""
     texts: list[str] = []
-    seen: list[Progress] = []
+    fractions: list[float | None] = []
 
-    def record(event: Progress) -> None:
-        seen.append(event)
-        texts.append(page.role_labels["embedder"].text())
+    def record(role: str, view: ProgressView) -> None:
+        if role == "embedder":
+            texts.append(page.role_labels["embedder"].text())
+            fractions.append(view.fraction if mid_file(name).match(view.text) else None)
 
     page.models.progress.connect(record)
-    qtbot.waitUntil(lambda: any(e.name == name and e.stage == "download"
-                                and 0 < e.done < (e.total or 0) for e in seen),
+    qtbot.waitUntil(lambda: any(f is not None and 0 < f < 1 for f in fractions),
                     timeout=TIMEOUT)
     return texts
 
@@ -169,10 +177,7 @@ def test_download_pause_resume(qtbot, page: WelcomePage, toy: Toy) -> None:
     assert page.pause_button.isVisible() and page.cancel_button.isVisible()
 
     texts = wait_mid_file(qtbot, page, SLOW_FILE)
-    total = format_bytes(TOY_EMBEDDER[SLOW_FILE])
-    shape = re.compile(rf"^{re.escape(SLOW_FILE)}: \d+\.\d [KM]B of {re.escape(total)} · "
-                       rf"\d+(\.\d)? [KM]?B/s · .+ left$")
-    assert any(shape.match(t) for t in texts), texts
+    assert any(mid_file(SLOW_FILE).match(t) for t in texts), texts
     assert page.role_bars["embedder"].isVisible()
     assert 0 < page.role_bars["embedder"].value() < 1000
 
@@ -243,7 +248,7 @@ def test_a_download_that_is_not_the_model_says_so_in_a_sentence(
     import json
     from dataclasses import replace
 
-    from tests.core.model_files.model_like import TINY, shipped_expect, write_gguf
+    from tests.support.model_like import TINY, shipped_expect, write_gguf
 
     data = json.loads(toy.catalog_path.read_text())
     (llm,) = next(b for b in data["bundles"] if b["role"] == "llm")["files"]

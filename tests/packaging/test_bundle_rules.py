@@ -12,7 +12,8 @@ from types import ModuleType
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.samples import REPO
+
 PACKAGING = REPO / "packaging"
 
 

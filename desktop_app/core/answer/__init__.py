@@ -2,10 +2,11 @@
 cited, and an honest "I don't know" when the documents do not hold the answer.
 
 One module per concept: ``settings`` (model file, context, answer length), ``gguf`` (the
-model file check), ``llm`` (the llama.cpp engine), ``prompt`` (Gemma's turn format and the
-token budget), ``citations`` ([n] markers to sources), ``language`` (the question's
-script, the decline message), ``answerer`` (the pipeline and the Answer),
-``conversation`` (follow-ups).
+model file check), ``llm`` (the engine interface, the llama.cpp engine and ``make_llm``,
+which chooses it), ``prompt_formats`` (one row per model family's turn markers),
+``prompt`` (the prompt and the token budget), ``citations`` ([n] markers to sources),
+``language`` (the question's script, the decline message), ``answerer`` (the pipeline and
+the Answer), ``conversation`` (follow-ups).
 """
 
 from desktop_app.core.answer.answerer import Answer, Answerer, AnswerStream, Source, Timings
@@ -17,21 +18,16 @@ from desktop_app.core.answer.conversation import (
     is_follow_up,
     key_terms,
 )
-from desktop_app.core.answer.gguf import GGUFInfo, check_gguf
 from desktop_app.core.answer.language import decline_message, detect_language
-from desktop_app.core.answer.llm import LLM, Generation, GenerationStats, LlamaEngine
-from desktop_app.core.answer.prompt import PREFIX, Passage, Prompt, build_prompt
-from desktop_app.core.answer.settings import (
-    DEFAULT_LLM_FILENAME,
-    AnswerSettings,
-    LLMSettings,
-    llm_path,
-)
+from desktop_app.core.answer.llm import LLM, Generation, GenerationStats, LlamaEngine, make_llm
+from desktop_app.core.answer.prompt import Passage, Prompt, build_prompt, fixed_prefix
+from desktop_app.core.answer.prompt_formats import GEMMA, PromptFormat, prompt_format_for
+from desktop_app.core.answer.settings import AnswerSettings, LLMSettings, llm_bundle, llm_path
+from desktop_app.core.gguf import GGUFInfo, check_gguf
 
 __all__ = [
-    "DEFAULT_LLM_FILENAME",
+    "GEMMA",
     "LLM",
-    "PREFIX",
     "Answer",
     "AnswerSettings",
     "AnswerStream",
@@ -44,6 +40,7 @@ __all__ = [
     "LlamaEngine",
     "Passage",
     "Prompt",
+    "PromptFormat",
     "Source",
     "Timings",
     "Turn",
@@ -53,8 +50,12 @@ __all__ = [
     "cited_numbers",
     "decline_message",
     "detect_language",
+    "fixed_prefix",
     "follow_up_query",
     "is_follow_up",
     "key_terms",
+    "llm_bundle",
     "llm_path",
+    "make_llm",
+    "prompt_format_for",
 ]

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from desktop_app.core.answer.citations import cited
 from desktop_app.core.answer.language import decline_message
-from desktop_app.core.answer.llm import LLM, GenerationStats, LlamaEngine
+from desktop_app.core.answer.llm import LLM, GenerationStats, make_llm
 from desktop_app.core.answer.prompt import Passage, Prompt, build_prompt
 from desktop_app.core.answer.settings import AnswerSettings, LLMSettings
 from desktop_app.core.library import Library
@@ -66,6 +66,16 @@ class Source:
         data["score"] = round(self.score, 6)
         data["relevance"] = None if self.relevance is None else round(self.relevance, 4)
         return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Source:
+        """A source as ``as_dict`` wrote it (a saved chat). Saved chats outlive versions
+        of this class: keys it does not know are dropped, missing ones are left empty."""
+        known = {f.name for f in fields(cls)}
+        empty: dict[str, Any] = {"number": 0, "path": "", "collection": "", "title": None,
+                                 "location": None, "page": None, "snippet": "",
+                                 "score": 0.0, "relevance": None}
+        return cls(**{**empty, **{k: v for k, v in data.items() if k in known}})
 
 
 @dataclass(frozen=True)
@@ -233,8 +243,9 @@ class AnswerStream:
 class Answerer:
     """Answers questions from a ``Library`` with a language model loaded once.
 
-    The model is loaded on the first question that needs it (a declined question does
-    not), unless one is given (tests, or an app that loads it ahead)."""
+    The model (``make_llm``'s engine) is loaded on the first question that needs it (a
+    declined question does not), unless one is given (tests, or an app that loads it
+    ahead)."""
 
     def __init__(
         self,
@@ -253,7 +264,7 @@ class Answerer:
     def llm(self) -> LLM:
         with self._loading:
             if self._llm is None:
-                self._llm = LlamaEngine(self.llm_settings)
+                self._llm = make_llm(self.llm_settings)
             return self._llm
 
     @property

@@ -2,7 +2,8 @@
 a time.
 
 ``LLM`` is what answering needs from a model: its tokenizer (prompts are packed to a token
-budget counted with it) and a stream of text. ``LlamaEngine`` is the real one.
+budget counted with it), its prompt format (``prompt_formats``) and a stream of text.
+``LlamaEngine`` is the real one; ``make_llm`` is the one place that chooses the engine.
 
 Choices worth knowing:
 
@@ -41,9 +42,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from desktop_app.core.answer.gguf import GGUFInfo, check_gguf
+from desktop_app.core.answer.prompt_formats import DEFAULT_FORMAT, PromptFormat, prompt_format_for
 from desktop_app.core.answer.settings import LLMSettings
 from desktop_app.core.errors import KuraError, ModelFileError
+from desktop_app.core.gguf import GGUFInfo, check_gguf
 
 _log = logging.getLogger("kura.llama")
 # A library does not print: the app decides where llama.cpp's chatter goes (if anywhere).
@@ -150,9 +152,13 @@ class Generation:
 
 
 class LLM(ABC):
-    """A language model as answering sees it."""
+    """A language model as answering sees it.
+
+    Another engine is a subclass (``n_ctx``, ``prompt_format`` and the three abstract
+    methods) returned by ``make_llm``."""
 
     n_ctx: int
+    prompt_format: PromptFormat = DEFAULT_FORMAT  # an engine sets its model's
 
     @abstractmethod
     def tokenize(self, text: str, bos: bool = False) -> list[int]:
@@ -175,6 +181,9 @@ class LLM(ABC):
     def count_tokens(self, text: str, bos: bool = False) -> int:
         return len(self.tokenize(text, bos=bos))
 
+    def close(self) -> None:  # noqa: B027 -- an engine that holds nothing has nothing to do
+        """Release the model now rather than when it is garbage collected."""
+
 
 class LlamaEngine(LLM):
     """A GGUF model in llama.cpp, loaded when constructed and reused for every answer."""
@@ -183,6 +192,9 @@ class LlamaEngine(LLM):
         self.settings = settings or LLMSettings()
         self.path = self.settings.resolved_path()
         self.info: GGUFInfo = check_gguf(self.path)
+        template = self.info.metadata.get("tokenizer.chat_template")
+        self.prompt_format = prompt_format_for(
+            self.info.architecture, template if isinstance(template, str) else None)
         # Imported here: loading the shared library is only worth it when a model is.
         from llama_cpp import Llama, llama_supports_gpu_offload
 
@@ -308,3 +320,8 @@ class LlamaEngine(LLM):
                 break
             common += 1
         return min(common, len(tokens) - 1)
+
+
+def make_llm(settings: LLMSettings) -> LLM:
+    """The engine that writes answers: the one place to swap it (any ``LLM``)."""
+    return LlamaEngine(settings)

@@ -1,6 +1,8 @@
-"""The prompt: Gemma's turn format, built by hand, packed to a token budget.
+"""The prompt: the model family's turn format, built by hand, packed to a token budget.
 
-Layout (one user turn; Gemma has no system role, so the instructions open it)::
+Layout, in Gemma's format (one user turn; Gemma has no system role, so the instructions
+open it). The markers are the model's ``PromptFormat`` (``prompt_formats.py``), the rest
+is the same for every model::
 
     <bos><start_of_turn>user
     {INSTRUCTIONS}                      <- fixed, identical for every question
@@ -13,7 +15,8 @@ Layout (one user turn; Gemma has no system role, so the instructions open it)::
     <start_of_turn>model
 
 Why by hand: ``chat_format="gemma"`` drops system messages, and a GGUF need not carry a
-chat template (the 270M test model has none), so nothing here depends on either.
+chat template (the 270M test model has none), so neither renders the prompt; a template,
+when there is one, only tells which format to use.
 
 Why the fixed prefix comes first: llama-cpp-python keeps the previous prompt's tokens in
 the KV cache and only evaluates what follows the longest common prefix. With the
@@ -21,7 +24,7 @@ instructions first, word for word the same each time, every question after the f
 skips re-reading them (``benchmarks/answer.py`` measures it). The prefix ends with a
 newline and every passage block starts with ``[``, which Gemma's tokenizer does not merge
 with it (a blank line would: "\n\n" is one token), so the prefix tokenizes the same
-whatever follows (a test checks it).
+whatever follows (a test checks it with Gemma's tokenizer).
 
 Budget: the prompt may use the context minus the tokens reserved for the answer, counted
 with the model's own tokenizer. Passages are taken most relevant first; one that does not
@@ -32,17 +35,13 @@ relevant passage alone does not fit is it cut, by tokens, so the model has somet
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from desktop_app.core.answer.llm import LLM
+from desktop_app.core.answer.prompt_formats import PromptFormat
 from desktop_app.core.errors import KuraError
 from desktop_app.core.search import SearchResult
-
-START_USER = "<start_of_turn>user\n"
-END_TURN = "<end_of_turn>\n"
-START_MODEL = "<start_of_turn>model\n"
 
 INSTRUCTIONS = (
     "You answer questions about the user's own documents, using only the numbered "
@@ -55,21 +54,14 @@ INSTRUCTIONS = (
     "- If the passages do not contain the answer, say that you don't know.\n"
     "- Be brief and precise.\n"
 )
-PREFIX = START_USER + INSTRUCTIONS + "\nPassages:\n"
 
 # Room for tokens that merge across block boundaries; the final count is exact anyway.
 _BOUNDARY_SLACK = 8
 
-# Gemma's control tokens. The prompt is tokenized with special tokens parsed, so a
-# document or question containing "<end_of_turn>" would end the turn early: defuse them.
-_CONTROL = re.compile(
-    r"<(/?)(start_of_turn|end_of_turn|bos|eos|pad|unk|mask|start_of_image|end_of_image"
-    r"|image_soft_token|unused\d+)>"
-)
 
-
-def defuse(text: str) -> str:
-    return _CONTROL.sub(lambda m: f"‹{m.group(1)}{m.group(2)}›", text)
+def fixed_prefix(fmt: PromptFormat) -> str:
+    """What every prompt starts with, word for word: the KV cache keeps it."""
+    return fmt.user_turn + INSTRUCTIONS + "\nPassages:\n"
 
 
 @dataclass(frozen=True)
@@ -103,16 +95,16 @@ def passage_label(result: SearchResult) -> str:
     return f"{name}, {where}" if where else name
 
 
-def render_passage(number: int, result: SearchResult, text: str) -> str:
-    return f"[{number}] {defuse(passage_label(result))}\n{defuse(text.strip())}\n\n"
+def render_passage(fmt: PromptFormat, number: int, result: SearchResult, text: str) -> str:
+    return f"[{number}] {fmt.defuse(passage_label(result))}\n{fmt.defuse(text.strip())}\n\n"
 
 
-def render_tail(question: str, earlier: Sequence[str] = ()) -> str:
+def render_tail(fmt: PromptFormat, question: str, earlier: Sequence[str] = ()) -> str:
     tail = ""
     if earlier:
-        lines = "".join(f"- {defuse(q.strip())}\n" for q in earlier)
+        lines = "".join(f"- {fmt.defuse(q.strip())}\n" for q in earlier)
         tail += f"Earlier questions in this conversation, for context:\n{lines}\n"
-    return tail + f"Question: {defuse(question.strip())}{END_TURN}{START_MODEL}"
+    return tail + f"Question: {fmt.defuse(question.strip())}{fmt.end_turn}{fmt.model_turn}"
 
 
 def build_prompt(
@@ -122,9 +114,12 @@ def build_prompt(
     budget: int,
     earlier: Sequence[str] = (),
 ) -> Prompt:
-    """Pack ``results`` (most relevant first) into a prompt of at most ``budget`` tokens."""
-    tail = render_tail(question, earlier)
-    fixed = llm.count_tokens(PREFIX, bos=True) + llm.count_tokens(tail)
+    """Pack ``results`` (most relevant first) into a prompt of at most ``budget`` tokens,
+    in ``llm``'s prompt format."""
+    fmt = llm.prompt_format
+    prefix = fixed_prefix(fmt)
+    tail = render_tail(fmt, question, earlier)
+    fixed = llm.count_tokens(prefix, bos=True) + llm.count_tokens(tail)
     room = budget - fixed - _BOUNDARY_SLACK
     if room <= 0:
         raise KuraError(f"the question is too long for the model's context ({fixed} tokens "
@@ -135,38 +130,39 @@ def build_prompt(
     for result in results:
         number = len(passages) + 1
         given = result.chunk.text.strip()
-        cost = llm.count_tokens(render_passage(number, result, given))
+        cost = llm.count_tokens(render_passage(fmt, number, result, given))
         truncated = False
         if cost > room and not passages:
-            cut = _truncate(llm, number, result, room)
+            cut = _truncate(llm, fmt, number, result, room)
             if cut is None:
                 dropped.append(result)
                 continue
             given, truncated = cut, True
-            cost = llm.count_tokens(render_passage(number, result, given))
+            cost = llm.count_tokens(render_passage(fmt, number, result, given))
         if cost > room:
             dropped.append(result)
             continue
         room -= cost
-        blocks.append(render_passage(number, result, given))
+        blocks.append(render_passage(fmt, number, result, given))
         passages.append(Passage(number, result, given, truncated))
-    text = PREFIX + "".join(blocks) + tail
+    text = prefix + "".join(blocks) + tail
     tokens = llm.count_tokens(text, bos=True)
     while tokens > budget and len(passages) > 1:  # only if the slack was not enough
         dropped.insert(0, passages.pop().result)
         blocks.pop()
-        text = PREFIX + "".join(blocks) + tail
+        text = prefix + "".join(blocks) + tail
         tokens = llm.count_tokens(text, bos=True)
     return Prompt(text, passages, dropped, tokens, budget)
 
 
-def _truncate(llm: LLM, number: int, result: SearchResult, room: int) -> str | None:
+def _truncate(llm: LLM, fmt: PromptFormat, number: int, result: SearchResult,
+              room: int) -> str | None:
     """The passage's text cut to fit ``room`` tokens with its header, or None."""
     ids = llm.tokenize(result.chunk.text.strip())
-    keep = room - llm.count_tokens(render_passage(number, result, "…")) - 1
+    keep = room - llm.count_tokens(render_passage(fmt, number, result, "…")) - 1
     while keep > 0:
         text = llm.detokenize(ids[:keep]).rstrip() + "…"
-        over = llm.count_tokens(render_passage(number, result, text)) - room
+        over = llm.count_tokens(render_passage(fmt, number, result, text)) - room
         if over <= 0:
             return text
         keep -= over  # re-tokenizing the cut text can count a little differently

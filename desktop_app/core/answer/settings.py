@@ -1,34 +1,30 @@
 """Settings of the answering side: which model file, how big a context, how long an answer.
 
-The model file is ``gemma-3-4b-it-Q4_K_M.gguf`` in Kura's models folder unless
-``KURA_LLM_PATH`` points at another GGUF (any llama.cpp model works; the prompt format is
-Gemma's, so a Gemma 3 instruct model answers best).
+The model is the catalog's ``llm`` bundle (``model_files/catalog.json``: its file, its
+name and size as the window shows them), installed in Kura's models folder, unless
+``KURA_LLM_PATH`` points at another GGUF (any llama.cpp model works; its prompt format
+is chosen from the file, ``prompt_formats.py``).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from desktop_app.core.model_files.catalog import Bundle, load_catalog
+from desktop_app.core.model_files.locations import role_target
+from desktop_app.core.paths import default_threads
 from desktop_app.core.relevance import DECLINE_BELOW
-from desktop_app.core.settings import models_dir
 
-DEFAULT_LLM_FILENAME = "gemma-3-4b-it-Q4_K_M.gguf"
+
+def llm_bundle() -> Bundle:
+    """The answer model the catalog downloads: its file, name and size."""
+    return load_catalog().choose("llm")
 
 
 def llm_path() -> Path:
     """The GGUF file answers are written with (``KURA_LLM_PATH`` overrides)."""
-    override = os.environ.get("KURA_LLM_PATH")
-    return Path(override).expanduser() if override else models_dir() / DEFAULT_LLM_FILENAME
-
-
-def machine_threads() -> int:
-    """CPUs this process may run on (a container or ``taskset`` may allow fewer than
-    ``os.cpu_count()`` reports, and oversubscribed llama.cpp threads crawl)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+    return role_target(llm_bundle())
 
 
 @dataclass(frozen=True)
@@ -45,9 +41,9 @@ class LLMSettings:
     # when the CPU is shared (background embedding, the GUI). llama.cpp's threads wait
     # for each other at every step, so one preempted thread stalls them all: measured on
     # a busy 2-CPU machine, 2 threads made 1-24 tokens/s where 1 thread made 50-75.
-    threads: int = field(default_factory=lambda: max(1, machine_threads() // 2))
+    threads: int = field(default_factory=lambda: default_threads(0.5))
     # Reading the prompt is compute-bound: every CPU helps.
-    batch_threads: int = field(default_factory=machine_threads)
+    batch_threads: int = field(default_factory=default_threads)
     gpu: bool = True  # offload every layer when llama.cpp was built with GPU support
     seed: int = 0  # sampling is reproducible for a given prompt and temperature
 

@@ -8,10 +8,11 @@ raises ``UnreadableFile`` whose ``.message`` tells the person why, in one senten
 from desktop_app.core.ingest.discover import Skipped, discover
 from desktop_app.core.ingest.document import ParsedDocument, Section
 from desktop_app.core.ingest.errors import SkipReason, UnreadableFile
-from desktop_app.core.ingest.kinds import kind_of
+from desktop_app.core.ingest.formats import Kind, kind_of
 from desktop_app.core.ingest.parse import parse
 
 __all__ = [
+    "Kind",
     "ParsedDocument",
     "Section",
     "SkipReason",

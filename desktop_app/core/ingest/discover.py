@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop_app.core.ingest.errors import SkipReason, explain
-from desktop_app.core.ingest.kinds import kind_of
+from desktop_app.core.ingest.formats import format_of
 
 # Folders that hold tools' files, not the person's documents.
 JUNK_DIRS = frozenset(name.casefold() for name in (
@@ -197,7 +197,7 @@ def _file(path: Path, name: Path) -> Path | Skipped | None:
     lowered = name.name.casefold()
     if lowered in _NOISE_FILES or lowered.startswith(_NOISE_PREFIXES):
         return None
-    if kind_of(name) is None:
+    if format_of(name) is None:
         reason = SkipReason.UNSUPPORTED
         return Skipped(path, reason, explain(reason, path))
     return path

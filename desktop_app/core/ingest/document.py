@@ -26,7 +26,7 @@ class Section:
 @dataclass(frozen=True)
 class ParsedDocument:
     path: Path
-    kind: str  # "pdf","docx","pptx","xlsx","epub","html","markdown","rst","text","csv","code"
+    kind: str  # a formats.Kind value; parse() sets it from the file's row
     title: str | None  # metadata title, else first H1/heading, else None
     sections: list[Section]
     encoding: str | None = None  # for text-like files: the detected encoding

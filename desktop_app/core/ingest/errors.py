@@ -2,11 +2,13 @@
 
 The reason is for code (the library view groups and counts skipped files by it); the
 message is for people: one plain sentence, no jargon, no traceback. ``detail`` keeps the
-technical cause for the log.
+technical cause for the log. The sentence is chosen as a ``SkipWording`` (a code and
+what fills it in), so the window can say it in the user's language.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -24,15 +26,6 @@ class SkipReason(StrEnum):
     BINARY = "binary"
 
 
-# What a person calls each file type, for "is not a real ___" and "This ___ is ...".
-_NOUNS = {
-    ".pdf": "PDF",
-    ".docx": "Word document",
-    ".pptx": "PowerPoint presentation",
-    ".xlsx": "Excel workbook",
-    ".epub": "e-book",
-}
-
 # Old binary Office formats: a hint how to make them readable beats a bare "cannot".
 _LEGACY_OFFICE = {".doc": ".docx", ".xls": ".xlsx", ".ppt": ".pptx"}
 
@@ -42,44 +35,89 @@ def _megabytes(limit: int) -> str:
     return f"{mb:.0f} MB" if mb >= 1 else f"{limit} bytes"
 
 
-def explain(reason: SkipReason, path: Path, *, limit: int | None = None,
-            folder: bool = False) -> str:
-    """One plain sentence for ``reason``; ``path`` only lends its extension."""
+# One sentence per wording code. The window keeps its own text for each code
+# (``skip.<code>`` in ``desktop_app/gui/strings.py``, every language): a new code needs
+# a row here and one there.
+SENTENCES = {
+    "encrypted": "This {noun} is password-protected.",
+    "encrypted_drm": "This e-book is locked with copy protection (DRM).",
+    "corrupt": "The file is damaged and cannot be read.",
+    "corrupt_format": "The file is damaged or is not a real {noun}.",
+    "unsupported": "Kura cannot read files of this type.",
+    "unsupported_suffix": "Kura cannot read {suffix} files.",
+    "unsupported_legacy": "Kura cannot read old {suffix} files — save it as {new_suffix} to "
+                          "include it.",
+    "unsupported_folder": "This is not a folder Kura can read.",
+    "empty": "The file has no text in it.",
+    "empty_scanned": "The file has no text — it may be a scanned image.",
+    "too_large": "The file is too large for Kura to read.",
+    "too_large_limit": "The file is larger than the {limit} limit.",
+    "permission_denied": "Kura is not allowed to read this file.",
+    "permission_denied_folder": "Kura is not allowed to read this folder.",
+    "vanished": "The file was moved or deleted while Kura was reading it.",
+    "vanished_folder": "The folder was moved or deleted while Kura was reading it.",
+    "binary": "This looks like binary data, not text.",
+}
+
+
+@dataclass(frozen=True)
+class SkipWording:
+    """Which sentence says why a file was skipped, and what fills it in. ``english()``
+    is the sentence the command line prints and the library stores; the window words
+    ``code`` in the user's language, naming ``kind``'s format in that language too."""
+
+    code: str  # a key of SENTENCES
+    kind: str | None = None  # the format ``{noun}`` names; None: "file"
+    noun: str = "file"  # that format's English noun
+    suffix: str = ""  # ".doc"
+    new_suffix: str = ""  # what to save an old Office file as: ".docx"
+    limit: str = ""  # the size limit: "20 MB"
+
+    def english(self) -> str:
+        return SENTENCES[self.code].format(noun=self.noun, suffix=self.suffix,
+                                           new_suffix=self.new_suffix, limit=self.limit)
+
+
+def skip_wording(reason: SkipReason, path: Path, *, limit: int | None = None,
+                 folder: bool = False) -> SkipWording:
+    """The sentence for ``reason``; ``path`` only lends its name (which format it is)."""
+    # Imported here: formats imports the readers, and the readers import this module.
+    from desktop_app.core.ingest.formats import Kind, format_of
+
     suffix = path.suffix.lower()
-    noun = _NOUNS.get(suffix)
-    thing = "folder" if folder else "file"
+    row = format_of(path)
+    kind = row.kind if row else None
+    # "is not a real ___": only formats with a noun of their own; others are a "file".
+    noun = {"kind": row.kind, "noun": row.noun} if row and row.noun else {}
     if reason is SkipReason.ENCRYPTED:
-        if suffix == ".epub":
-            return "This e-book is locked with copy protection (DRM)."
-        return f"This {noun or 'file'} is password-protected."
+        return SkipWording("encrypted_drm") if kind is Kind.EPUB \
+            else SkipWording("encrypted", **noun)
     if reason is SkipReason.CORRUPT:
-        if noun:
-            return f"The file is damaged or is not a real {noun}."
-        return "The file is damaged and cannot be read."
+        return SkipWording("corrupt_format", **noun) if noun else SkipWording("corrupt")
     if reason is SkipReason.UNSUPPORTED:
         if folder:
-            return "This is not a folder Kura can read."
+            return SkipWording("unsupported_folder")
         if suffix in _LEGACY_OFFICE:
-            new = _LEGACY_OFFICE[suffix]
-            return f"Kura cannot read old {suffix} files — save it as {new} to include it."
-        if suffix:
-            return f"Kura cannot read {suffix} files."
-        return "Kura cannot read files of this type."
+            return SkipWording("unsupported_legacy", suffix=suffix,
+                               new_suffix=_LEGACY_OFFICE[suffix])
+        return SkipWording("unsupported_suffix", suffix=suffix) if suffix \
+            else SkipWording("unsupported")
     if reason is SkipReason.EMPTY:
-        if suffix == ".pdf":
-            return "The file has no text — it may be a scanned image."
-        return "The file has no text in it."
+        return SkipWording("empty_scanned" if kind is Kind.PDF else "empty")
     if reason is SkipReason.TOO_LARGE:
-        if limit is not None:
-            return f"The file is larger than the {_megabytes(limit)} limit."
-        return "The file is too large for Kura to read."
-    if reason is SkipReason.PERMISSION_DENIED:
-        return f"Kura is not allowed to read this {thing}."
-    if reason is SkipReason.VANISHED:
-        return f"The {thing} was moved or deleted while Kura was reading it."
+        return SkipWording("too_large") if limit is None \
+            else SkipWording("too_large_limit", limit=_megabytes(limit))
+    if reason in (SkipReason.PERMISSION_DENIED, SkipReason.VANISHED):
+        return SkipWording(f"{reason}_folder" if folder else str(reason))
     if reason is SkipReason.BINARY:
-        return "This looks like binary data, not text."
+        return SkipWording("binary")
     raise AssertionError(reason)  # pragma: no cover - every member is handled above
+
+
+def explain(reason: SkipReason, path: Path, *, limit: int | None = None,
+            folder: bool = False) -> str:
+    """One plain English sentence for ``reason``; ``path`` only lends its name."""
+    return skip_wording(reason, path, limit=limit, folder=folder).english()
 
 
 class UnreadableFile(KuraError):
@@ -94,8 +132,12 @@ class UnreadableFile(KuraError):
         super().__init__(f"{self.path}: {self.message}" + (f" ({detail})" if detail else ""))
 
     @property
+    def wording(self) -> SkipWording:
+        return skip_wording(self.reason, self.path, limit=self.limit)
+
+    @property
     def message(self) -> str:
-        return explain(self.reason, self.path, limit=self.limit)
+        return self.wording.english()
 
     def __reduce__(self) -> tuple[object, ...]:
         # Ingest may run in a worker process: the default reduce would call __init__ with

@@ -4,48 +4,24 @@ The checks that need no reader come first (gone, forbidden, too big, empty, unkn
 type), so a 4 GB video or a locked file costs one ``stat``. Whatever a reader's library
 raises on a bad file (``BadZipFile``, ``KeyError``, lxml errors, ...) is reported as
 damage, with the library's words kept in ``detail`` for the log: one bad file must never
-stop a library scan.
+stop a library scan. Which reader runs, and the kind the document is stored under, come
+from the file's row in ``formats.FORMATS``.
 """
 
 from __future__ import annotations
 
 import errno
 import stat
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from desktop_app.core.ingest import (
-    epub_reader,
-    html_reader,
-    pdf_reader,
-    sheet_reader,
-    slides_reader,
-    text_reader,
-    word_reader,
-)
 from desktop_app.core.ingest.document import ParsedDocument
 from desktop_app.core.ingest.errors import SkipReason, UnreadableFile
-from desktop_app.core.ingest.kinds import kind_of
-
-DEFAULT_MAX_BYTES = 200 * 1024 * 1024
-
-_READERS: dict[str, Callable[[Path], ParsedDocument]] = {
-    "pdf": pdf_reader.read,
-    "docx": word_reader.read,
-    "pptx": slides_reader.read,
-    "xlsx": sheet_reader.read,
-    "epub": epub_reader.read,
-    "html": html_reader.read,
-    "markdown": text_reader.read,
-    "rst": text_reader.read,
-    "text": text_reader.read,
-    "csv": text_reader.read,
-    "code": text_reader.read,
-}
+from desktop_app.core.ingest.formats import Kind, format_of
+from desktop_app.core.settings import MAX_FILE_BYTES
 
 
-def parse(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocument:
+def parse(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> ParsedDocument:
     """Read ``path`` into sections; raise UnreadableFile (and nothing else) if it can't be."""
     path = Path(path)
     try:
@@ -55,8 +31,8 @@ def parse(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocument:
     if not stat.S_ISREG(info.st_mode):
         # A folder, a pipe or a device: opening a pipe would block forever.
         raise UnreadableFile(path, SkipReason.UNSUPPORTED, "not a regular file")
-    kind = kind_of(path)
-    if kind is None:
+    row = format_of(path)
+    if row is None:
         raise UnreadableFile(path, SkipReason.UNSUPPORTED, f"no reader for {path.suffix!r}")
     if info.st_size > max_bytes:
         raise UnreadableFile(path, SkipReason.TOO_LARGE, f"{info.st_size:,} bytes",
@@ -66,7 +42,7 @@ def parse(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocument:
     try:
         with path.open("rb"):
             pass  # permission problems surface here, before a library words them oddly
-        document = _READERS[kind](path)
+        document = row.read(path)
     except UnreadableFile:
         raise
     except OSError as exc:
@@ -75,7 +51,7 @@ def parse(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocument:
         raise UnreadableFile(path, SkipReason.TOO_LARGE, "ran out of memory reading it") from exc
     except Exception as exc:
         raise UnreadableFile(path, SkipReason.CORRUPT, f"{type(exc).__name__}: {exc}") from exc
-    return _without_empty_sections(document)
+    return _tidied(document, row.kind)
 
 
 def _from_os_error(path: Path, exc: OSError) -> UnreadableFile:
@@ -88,9 +64,10 @@ def _from_os_error(path: Path, exc: OSError) -> UnreadableFile:
     return UnreadableFile(path, SkipReason.CORRUPT, detail)
 
 
-def _without_empty_sections(document: ParsedDocument) -> ParsedDocument:
+def _tidied(document: ParsedDocument, kind: Kind) -> ParsedDocument:
+    """The document with its row's kind, without empty sections, a blank title as None."""
     sections = [s for s in document.sections if s.text.strip()]
     if not sections:
         raise UnreadableFile(document.path, SkipReason.EMPTY, "no text in any section")
     title = document.title.strip() if document.title else None
-    return replace(document, sections=sections, title=title or None)
+    return replace(document, kind=kind, sections=sections, title=title or None)

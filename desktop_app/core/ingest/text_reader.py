@@ -2,7 +2,8 @@
 
 All of them are decoded the same way (``decoding.decode``); they differ only in where a
 section starts: at Markdown headings, at reST underlined titles, nowhere for plain text
-and code (a source file is one unit; the chunker splits it by size).
+and code (a source file is one unit; the chunker splits it by size). Each has its own
+``read_*`` function, named by its row in ``formats.py``.
 """
 
 from __future__ import annotations
@@ -17,16 +18,33 @@ from pathlib import Path
 
 from desktop_app.core.ingest.decoding import clean_lines, decode
 from desktop_app.core.ingest.document import ParsedDocument, Section
-from desktop_app.core.ingest.kinds import kind_of
 from desktop_app.core.ingest.outline import Outline
 from desktop_app.core.ingest.rows import MAX_ROWS, format_rows, looks_like_header
 
+_Splitter = Callable[[str], tuple[str | None, list[Section]]]
 
-def read(path: Path) -> ParsedDocument:
-    kind = kind_of(path) or "text"
-    if kind not in _SPLITTERS:
-        kind = "text"  # called directly on some other file: read it as plain text
-    split = _tsv if path.suffix.lower() == ".tsv" else _SPLITTERS[kind]
+
+def read_plain(path: Path) -> ParsedDocument:
+    return _read(path, "text", _whole)
+
+
+def read_code(path: Path) -> ParsedDocument:
+    return _read(path, "code", _whole)
+
+
+def read_markdown(path: Path) -> ParsedDocument:
+    return _read(path, "markdown", _markdown)
+
+
+def read_rst(path: Path) -> ParsedDocument:
+    return _read(path, "rst", _rst)
+
+
+def read_csv(path: Path) -> ParsedDocument:
+    return _read(path, "csv", _tsv if path.suffix.lower() == ".tsv" else _csv)
+
+
+def _read(path: Path, kind: str, split: _Splitter) -> ParsedDocument:
     text, encoding = decode(path.read_bytes(), path)
     title, sections = split(text)
     return ParsedDocument(path=path, kind=kind, title=title, sections=sections,
@@ -191,15 +209,6 @@ def _rows(reader: Iterator[list[str]]) -> Iterator[list[str]]:
         cells = [cell.strip() for cell in row]
         if any(cells):
             yield cells
-
-
-_SPLITTERS: dict[str, Callable[[str], tuple[str | None, list[Section]]]] = {
-    "text": _whole,
-    "code": _whole,
-    "markdown": _markdown,
-    "rst": _rst,
-    "csv": _csv,
-}
 
 
 def _tsv(text: str) -> tuple[str | None, list[Section]]:

@@ -4,6 +4,9 @@ One module per concept:
 
 - ``catalog`` (+ ``catalog.json``): every file Kura needs, its sources and checksums;
 - ``mirror``: the base URL (``--mirror``, ``HF_ENDPOINT``, the hub);
+Downloading, importing, installing and verifying are jobs: generators of
+``desktop_app.core.progress.Progress`` whose summary is their return value.
+
 - ``downloader``: resumable, retried, verified HTTP downloads, and the hub's HEAD metadata;
 - ``checksums``, ``state``: what a file must hash to, and what Kura recorded;
 - ``identity``: what a file must *be* (a Gemma 3 4B GGUF, an EmbeddingGemma graph...),
@@ -25,7 +28,6 @@ from desktop_app.core.model_files.catalog import (
 from desktop_app.core.model_files.checksums import Expected
 from desktop_app.core.model_files.downloader import HttpOptions, RemoteInfo, download, probe
 from desktop_app.core.model_files.errors import (
-    Cancelled,
     ChecksumMismatch,
     DownloadError,
     NotEnoughSpace,
@@ -48,12 +50,10 @@ from desktop_app.core.model_files.offline import (
     socket_guard,
 )
 from desktop_app.core.model_files.prepare import check_embedder_loads, install
-from desktop_app.core.model_files.progress import Progress
 
 __all__ = [
     "ROLES",
     "Bundle",
-    "Cancelled",
     "Catalog",
     "CatalogFile",
     "ChecksumMismatch",
@@ -67,7 +67,6 @@ __all__ = [
     "NetworkBlocked",
     "NotEnoughSpace",
     "NotTheModel",
-    "Progress",
     "Rejected",
     "RemoteInfo",
     "Role",

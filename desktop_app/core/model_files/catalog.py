@@ -59,6 +59,7 @@ class Bundle:
     role: Role
     prepare: Prepare  # "quantize": run Kura's recipe; "install": move files into place
     files: tuple[CatalogFile, ...]
+    name: str = ""  # the model's name as the window shows it ("Gemma 3 4B")
     summary: str = ""
     quality: str = ""
     approx_bytes: int = 0  # for display only: never used to verify
@@ -144,6 +145,7 @@ def _bundle(raw: dict[str, Any]) -> Bundle:
         role=cast(Role, role),
         prepare=cast(Prepare, prepare),
         files=files,
+        name=str(raw.get("name", "")),
         summary=str(raw.get("summary", "")),
         quality=str(raw.get("quality", "")),
         approx_bytes=int(raw.get("approx_bytes", 0)),

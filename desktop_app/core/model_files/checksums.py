@@ -13,16 +13,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from desktop_app.core.model_files.errors import Cancelled, ChecksumMismatch
-from desktop_app.core.model_files.progress import (
-    Progress,
-    ProgressCallback,
-    ShouldStop,
-    never_stop,
-    no_progress,
-)
-
-CHUNK = 1 << 20
+from desktop_app.core.fileio import hashing
+from desktop_app.core.model_files.errors import ChecksumMismatch
+from desktop_app.core.progress import Job, Progress
 
 
 @dataclass(frozen=True)
@@ -44,28 +37,16 @@ class Digest:
     size: int
 
 
-def digest_file(
-    path: Path,
-    progress: ProgressCallback = no_progress,
-    should_stop: ShouldStop = never_stop,
-    name: str | None = None,
-) -> Digest:
-    """sha256 and git blob sha1 in one read (hashing 2.5 GB twice would double the wait)."""
+def digest_file(path: Path, name: str | None = None) -> Job[Digest]:
+    """sha256 and git blob sha1 in one read (hashing 2.5 GB twice would double the wait),
+    as a job of "verify" steps."""
     size = os.path.getsize(path)
     sha256 = hashlib.sha256()
     git = hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False)
-    done = 0
     label = name or Path(path).name
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            sha256.update(chunk)
-            git.update(chunk)
-            done += len(chunk)
-            if done % (64 * CHUNK) < CHUNK:
-                if should_stop():
-                    raise Cancelled(f"stopped while checking {label}")
-                progress(Progress("verify", label, done, size))
-    progress(Progress("verify", label, done, size))
+    done = 0
+    for done, total in hashing(path, sha256, git):
+        yield Progress("verify", done, total, "bytes", label)
     return Digest(sha256.hexdigest(), git.hexdigest(), done)
 
 
@@ -75,10 +56,6 @@ def file_size(path: Path) -> int | None:
         return path.stat().st_size
     except OSError:
         return None
-
-
-def sha256_file(path: Path) -> str:
-    return digest_file(path).sha256
 
 
 def check_digest(path: Path, digest: Digest, expected: Expected) -> None:

@@ -13,7 +13,8 @@ settings (``HTTPS_PROXY``...) and redirects.
   exponential backoff; the count resets whenever bytes arrived, so a connection that
   drops every few hundred MB still finishes. 404/401/403 move on to the next source.
 - Free space is checked before the first byte is written.
-- ``should_stop`` is checked between chunks: cancel keeps the ``.part`` for later.
+- A download is a job (``desktop_app.core.progress``): it yields after every chunk and
+  every backoff slice, and closing it keeps the ``.part`` for later.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import re
 import shutil
 import time
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -34,22 +35,12 @@ from urllib.parse import urljoin, urlsplit
 from desktop_app import __version__
 from desktop_app.core.model_files.checksums import Expected, check_digest, digest_file
 from desktop_app.core.model_files.errors import (
-    Cancelled,
     ChecksumMismatch,
     DownloadError,
     NotEnoughSpace,
     Unverifiable,
 )
-from desktop_app.core.model_files.progress import (
-    Progress,
-    ProgressCallback,
-    RateMeter,
-    ShouldStop,
-    eta_seconds,
-    format_bytes,
-    never_stop,
-    no_progress,
-)
+from desktop_app.core.progress import Job, Progress, RateMeter, format_bytes
 
 USER_AGENT = f"Kura/{__version__} (+model files)"
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -108,18 +99,19 @@ def _opener(follow_redirects: bool = True) -> urllib.request.OpenerDirector:
 # -- probing -----------------------------------------------------------------------
 
 
-def probe(url: str, options: HttpOptions | None = None,
-          should_stop: ShouldStop = never_stop) -> RemoteInfo:
+def probe(url: str, options: HttpOptions | None = None) -> Job[RemoteInfo]:
     """HEAD ``url`` hop by hop, the way huggingface_hub reads file metadata.
 
     The hub answers a LFS file with a redirect carrying ``X-Linked-Etag`` (the sha256)
     and ``X-Linked-Size``; the CDN it redirects to has its own ETag (not a sha256), so
     redirects are followed by hand and the hub's headers kept. A small file kept in git is
-    answered directly, its ETag being the git blob sha1.
+    answered directly, its ETag being the git blob sha1. A job: it yields only while
+    waiting to try again.
     """
     options = options or HttpOptions()
 
-    def attempt() -> RemoteInfo:
+    def attempt() -> Job[RemoteInfo]:
+        yield from ()
         linked_sha: str | None = None
         linked_size: int | None = None
         current = url
@@ -156,7 +148,8 @@ def probe(url: str, options: HttpOptions | None = None,
         raise _SourceFailed(f"too many redirects for {url}")
 
     try:
-        return _with_retries(attempt, url, options, should_stop, progressed=lambda: False)
+        return (yield from _with_retries(attempt, url, url, options,
+                                         progressed=lambda: False))
     except _SourceFailed as exc:
         raise DownloadError(str(exc)) from None
 
@@ -170,15 +163,13 @@ def download(
     expected: Expected,
     *,
     name: str | None = None,
-    progress: ProgressCallback = no_progress,
-    should_stop: ShouldStop = never_stop,
     options: HttpOptions | None = None,
-) -> Path:
+) -> Job[Path]:
     """Fetch ``dest`` from the first of ``urls`` that works, resuming any ``.part``.
 
-    Returns ``dest`` once its checksum matched. Raises DownloadError, ChecksumMismatch,
-    NotEnoughSpace, Unverifiable or Cancelled; in every case ``dest`` is either absent or
-    a verified file.
+    A job of "download" and "verify" steps that returns ``dest`` once its checksum
+    matched. Raises DownloadError, ChecksumMismatch, NotEnoughSpace or Unverifiable; in
+    every case, and when it is closed, ``dest`` is either absent or a verified file.
     """
     options = options or HttpOptions()
     label = name or dest.name
@@ -192,7 +183,7 @@ def download(
 
     if dest.exists():  # verified earlier (only verified files get this name) but re-check
         try:
-            check_digest(dest, digest_file(dest, progress, should_stop, label), expected)
+            check_digest(dest, (yield from digest_file(dest, label)), expected)
             return dest
         except ChecksumMismatch:
             dest.unlink()
@@ -204,7 +195,7 @@ def download(
     mismatch: ChecksumMismatch | None = None
     for url in urls:
         try:
-            _from_source(url, dest, part, expected, label, progress, should_stop, options)
+            yield from _from_source(url, dest, part, expected, label, options)
             return dest
         except _SourceFailed as exc:
             failures.append(str(exc))
@@ -217,21 +208,20 @@ def download(
 
 
 def _from_source(url: str, dest: Path, part: Path, expected: Expected, label: str,
-                 progress: ProgressCallback, should_stop: ShouldStop,
-                 options: HttpOptions) -> None:
+                 options: HttpOptions) -> Job[None]:
     resumed = part.exists() and part.stat().st_size > 0
     while True:
         try:
-            _fetch_into(url, part, expected, label, progress, should_stop, options)
-            check_digest(part, digest_file(part, progress, should_stop, label), expected)
+            yield from _fetch_into(url, part, expected, label, options)
+            check_digest(part, (yield from digest_file(part, label)), expected)
         except ChecksumMismatch as exc:
             part.unlink(missing_ok=True)
             if resumed:
                 # The bytes kept from an earlier run may belong to another version of the
                 # file, or a crash left junk at their end: fetch it whole, once.
                 resumed = False
-                progress(Progress("download", label, 0, expected.size,
-                                  message="checksum failed; downloading again"))
+                yield Progress("download", 0, expected.size, "bytes", label,
+                               message="checksum failed; downloading again")
                 continue
             raise ChecksumMismatch(dest, f"{exc.problem}; the download was deleted") from None
         os.replace(part, dest)
@@ -264,8 +254,7 @@ def _remaining(size: int | None, part: Path) -> int:
 
 
 def _fetch_into(url: str, part: Path, expected: Expected, label: str,
-                progress: ProgressCallback, should_stop: ShouldStop,
-                options: HttpOptions) -> None:
+                options: HttpOptions) -> Job[None]:
     """Append to ``part`` until the server's file is complete (not yet verified)."""
     meter = RateMeter()
     start_size = part.stat().st_size if part.exists() else 0
@@ -277,16 +266,15 @@ def _fetch_into(url: str, part: Path, expected: Expected, label: str,
         before[0] = now
         return moved
 
-    def attempt() -> None:
+    def attempt() -> Job[None]:
         before[0] = part.stat().st_size if part.exists() else 0
-        _attempt(url, part, expected, label, progress, should_stop, options, meter)
+        yield from _attempt(url, part, expected, label, options, meter)
 
-    _with_retries(attempt, label, options, should_stop, progressed, progress)
+    yield from _with_retries(attempt, label, label, options, progressed)
 
 
-def _attempt(url: str, part: Path, expected: Expected, label: str,
-             progress: ProgressCallback, should_stop: ShouldStop, options: HttpOptions,
-             meter: RateMeter) -> None:
+def _attempt(url: str, part: Path, expected: Expected, label: str, options: HttpOptions,
+             meter: RateMeter) -> Job[None]:
     offset = part.stat().st_size if part.exists() else 0
     if expected.size is not None and offset == expected.size:
         return  # complete: an earlier run stopped between the last byte and the check
@@ -320,8 +308,8 @@ def _attempt(url: str, part: Path, expected: Expected, label: str,
         elif status == 200:
             # No Range support (or it was ignored): the body is the whole file.
             if offset:
-                progress(Progress("download", label, 0, expected.size,
-                                  message="the server cannot resume; starting over"))
+                yield Progress("download", 0, expected.size, "bytes", label,
+                               message="the server cannot resume; starting over")
             offset = 0
             total = _int(response.headers.get("Content-Length"))
             mode = "wb"
@@ -338,9 +326,6 @@ def _attempt(url: str, part: Path, expected: Expected, label: str,
         meter.reset()
         with open(part, mode) as f:
             while True:
-                if should_stop():
-                    raise Cancelled(f"download of {label} stopped at {format_bytes(done)}; "
-                                    "run it again to resume")
                 try:
                     chunk = response.read(options.chunk)
                 except (OSError, http.client.HTTPException) as exc:
@@ -354,9 +339,10 @@ def _attempt(url: str, part: Path, expected: Expected, label: str,
                     part.unlink(missing_ok=True)
                     raise ChecksumMismatch(part, f"the server sent more than the "
                                                  f"{size:,} bytes expected")
-                rate = meter.update(done)
-                progress(Progress("download", label, done, size, rate,
-                                  eta_seconds(done, size, rate)))
+                rate, eta = meter.measure(done, size)
+                # Closing the job here keeps the .part: the file is closed on the way out,
+                # and every byte written so far is a byte the next run need not fetch.
+                yield Progress("download", done, size, "bytes", label, rate, eta)
             f.flush()
             os.fsync(f.fileno())
     if body_length is not None and done - offset < body_length:
@@ -365,15 +351,13 @@ def _attempt(url: str, part: Path, expected: Expected, label: str,
         raise _Retryable(f"the connection closed after {format_bytes(done)}")
 
 
-def _with_retries(attempt: Callable[[], T], label: str, options: HttpOptions,
-                  should_stop: ShouldStop, progressed: Callable[[], bool],
-                  progress: ProgressCallback = no_progress) -> T:
+def _with_retries(attempt: Callable[[], Job[T]], label: str, item: str,
+                  options: HttpOptions, progressed: Callable[[], bool],
+                  ) -> Generator[Progress, None, T]:
     fruitless = 0
     while True:
-        if should_stop():
-            raise Cancelled(f"{label}: stopped; run it again to resume")
         try:
-            return attempt()
+            return (yield from attempt())
         except _Retryable as exc:
             fruitless = 0 if progressed() else fruitless + 1
             if fruitless > options.retries:
@@ -382,17 +366,17 @@ def _with_retries(attempt: Callable[[], T], label: str, options: HttpOptions,
             wait = min(options.max_backoff, options.backoff * 2 ** max(0, fruitless - 1))
             if exc.retry_after is not None:
                 wait = min(options.max_backoff, max(wait, exc.retry_after))
-            progress(Progress("download", label, message=f"{exc}; trying again in {wait:.1f} s"))
-            _pause(wait, options.sleep, should_stop, label)
+            news = Progress("download", unit="bytes", item=item,
+                            message=f"{exc}; trying again in {wait:.1f} s")
+            yield from _pause(wait, options.sleep, news)
 
 
-def _pause(seconds: float, sleep: Callable[[float], None], should_stop: ShouldStop,
-           label: str) -> None:
-    """Sleep in short slices so a cancel during a long backoff is honoured quickly."""
+def _pause(seconds: float, sleep: Callable[[float], None], news: Progress) -> Job[None]:
+    """Sleep in short slices, yielding ``news`` before each, so closing the job during a
+    long backoff is honoured quickly."""
     left = seconds
     while left > 0:
-        if should_stop():
-            raise Cancelled(f"{label}: stopped; run it again to resume")
+        yield news
         step = min(left, 0.25)
         sleep(step)
         left -= step

@@ -21,12 +21,7 @@ class Unverifiable(KuraError):
     """No checksum is known for a file, so Kura will not use it."""
 
 
-class Cancelled(KuraError):
-    """The user stopped the job; what was done is kept and the next run resumes it."""
-
-
 __all__ = [
-    "Cancelled",
     "ChecksumMismatch",
     "DownloadError",
     "KuraError",

@@ -12,7 +12,8 @@
    file is deleted, so the next fetch downloads it again); the other bundles still are,
    and the first such problem is raised at the end.
 
-Interrupted at any point, the next ``fetch`` picks up where this one stopped.
+``fetch`` is a job (``desktop_app.core.progress``) whose summary is a ``FetchReport``.
+Closed or interrupted at any point, the next ``fetch`` picks up where this one stopped.
 """
 
 from __future__ import annotations
@@ -37,14 +38,8 @@ from desktop_app.core.model_files.locations import downloads_dir, staged_path
 from desktop_app.core.model_files.mirror import base_url, source_url
 from desktop_app.core.model_files.model_status import status
 from desktop_app.core.model_files.prepare import discard_other_downloads, install
-from desktop_app.core.model_files.progress import (
-    Progress,
-    ProgressCallback,
-    ShouldStop,
-    never_stop,
-    no_progress,
-)
 from desktop_app.core.model_files.state import State
+from desktop_app.core.progress import Job, Progress
 
 
 @dataclass(frozen=True)
@@ -69,11 +64,9 @@ def fetch(
     low_bandwidth: bool = False,
     mirror: str | None = None,
     catalog: Catalog | None = None,
-    progress: ProgressCallback = no_progress,
-    should_stop: ShouldStop = never_stop,
     options: HttpOptions | None = None,
     force: bool = False,
-) -> FetchReport:
+) -> Job[FetchReport]:
     catalog = catalog or _load_catalog()
     options = options or HttpOptions()
     base = base_url(mirror, catalog.base_url)
@@ -84,7 +77,7 @@ def fetch(
     wanted: list[tuple[Bundle, CatalogFile, Expected]] = []
     for bundle in bundles:
         for file in bundle.files:
-            expected = _expected(file, base, state, options, progress, should_stop)
+            expected = yield from _expected(file, base, state, options)
             if expected is not None:
                 wanted.append((bundle, file, expected))
 
@@ -94,14 +87,14 @@ def fetch(
 
     for _bundle, file, expected in wanted:
         urls = [source_url(base, s) for s in file.sources]
-        download(urls, staged_path(file), expected, name=file.name, progress=progress,
-                 should_stop=should_stop, options=options)
+        yield from download(urls, staged_path(file), expected, name=file.name,
+                            options=options)
 
     installed: dict[Role, Path] = {}
     refused: list[NotTheModel] = []
     for bundle in bundles:
         try:
-            installed[bundle.role] = install(bundle, state, progress, should_stop)
+            installed[bundle.role] = yield from install(bundle, state)
         except NotTheModel as exc:
             refused.append(exc)
             continue
@@ -111,17 +104,17 @@ def fetch(
     return FetchReport(installed, ready, {b.role: b.id for b in bundles})
 
 
-def _expected(file: CatalogFile, base: str, state: State, options: HttpOptions,
-              progress: ProgressCallback, should_stop: ShouldStop) -> Expected | None:
+def _expected(file: CatalogFile, base: str, state: State,
+              options: HttpOptions) -> Job[Expected | None]:
     """The checksum ``file`` must match; None for an optional file the server lacks."""
     if file.sha256:
         return Expected(sha256=file.sha256, size=file.size, origin="catalog")
-    progress(Progress("probe", file.name, message="asking the server for its checksum"))
+    yield Progress("probe", item=file.name, message="asking the server for its checksum")
     errors: list[str] = []
     for source in file.sources:
         url = source_url(base, source)
         try:
-            info = probe(url, options, should_stop)
+            info = yield from probe(url, options)
         except DownloadError as exc:
             errors.append(str(exc))
             continue

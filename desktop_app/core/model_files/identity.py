@@ -9,7 +9,7 @@ not here, so a test catalog can expect the 270M GGUF and a release can tighten t
 - ``gguf`` (the LLM): architecture, hyper-parameters (block count, widths, heads), the
   tokenizer (its model, vocabulary size, <bos>/<eos> ids), the file type (Q4_K_M...),
   the parameter count its tensors add up to, and that the tensor data fits in the file.
-  Only the header is read (``desktop_app.core.answer.gguf``), a few MB.
+  Only the header is read (``desktop_app.core.gguf``), a few MB.
 - ``onnx`` (the embedder's graph): its inputs and outputs (name, type, rank, last
   dimension), how many weight matrices it multiplies by, and that every external data
   file it names is a plain file name beside it, holding the bytes its tensors need.
@@ -139,7 +139,7 @@ def _wanted(want: Any, scale: float = 1.0, unit: str = "") -> str:
 
 
 def _gguf(path: Path, expect: Expect, name: str) -> Identified:
-    from desktop_app.core.answer.gguf import MAGIC, GGUFArray, check_gguf
+    from desktop_app.core.gguf import MAGIC, GGUFArray, check_gguf
 
     facts = expect.facts
     try:

@@ -12,10 +12,14 @@ an earlier fetch (the state file), or a checksum file in the folder (``SHA256SUM
 known checksum is refused: a copy from a failing USB stick looks like any other file.
 A file that hashes right but is not the model (``identity``: wrong architecture, size,
 tokenizer...) is refused too, with a sentence saying what it is instead.
+
+``import_dir`` is a job (``desktop_app.core.progress``) whose summary is an
+``ImportReport``; closed midway, it leaves no file half copied under its name.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -23,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop_app.core.errors import KuraError
+from desktop_app.core.fileio import BLOCK
 from desktop_app.core.model_files.catalog import ROLES, Bundle, Catalog, CatalogFile, Role
 from desktop_app.core.model_files.catalog import load_catalog as _load_catalog
 from desktop_app.core.model_files.checksums import (
-    CHUNK,
     Digest,
     Expected,
     check_digest,
@@ -34,21 +38,13 @@ from desktop_app.core.model_files.checksums import (
     parse_checksum_file,
 )
 from desktop_app.core.model_files.downloader import check_free_space
-from desktop_app.core.model_files.errors import Cancelled, ChecksumMismatch
+from desktop_app.core.model_files.errors import ChecksumMismatch
 from desktop_app.core.model_files.identity import NotTheModel
 from desktop_app.core.model_files.locations import downloads_dir, staged_path
 from desktop_app.core.model_files.model_status import status
 from desktop_app.core.model_files.prepare import discard_other_downloads, install
-from desktop_app.core.model_files.progress import (
-    Progress,
-    ProgressCallback,
-    RateMeter,
-    ShouldStop,
-    eta_seconds,
-    never_stop,
-    no_progress,
-)
 from desktop_app.core.model_files.state import State
+from desktop_app.core.progress import Job, Progress, RateMeter
 
 MAX_DEPTH = 4
 CHECKSUM_FILES = ("SHA256SUMS", "SHA256SUMS.txt", "sha256sums.txt", "checksums.sha256")
@@ -74,10 +70,8 @@ def import_dir(
     *,
     roles: tuple[Role, ...] = ROLES,
     catalog: Catalog | None = None,
-    progress: ProgressCallback = no_progress,
-    should_stop: ShouldStop = never_stop,
     force: bool = False,
-) -> ImportReport:
+) -> Job[ImportReport]:
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise KuraError(f"{folder} is not a folder")
@@ -101,12 +95,12 @@ def import_dir(
             not_found.append(role)
             continue
         bundle, sources = match
-        problems = _stage(bundle, sources, sums, state, progress, should_stop)
+        problems = yield from _stage(bundle, sources, sums, state)
         if problems:
             rejected.extend(problems)
             continue
         try:
-            installed[role] = install(bundle, state, progress, should_stop)
+            installed[role] = yield from install(bundle, state)
         except NotTheModel as exc:
             culprit = next((f for f in bundle.files if staged_path(f) == exc.culprit), None)
             source = sources.get(culprit) if culprit else None
@@ -180,8 +174,7 @@ def _candidate(file: CatalogFile, found: dict[str, list[Path]], sized: bool) -> 
 
 
 def _stage(bundle: Bundle, sources: dict[CatalogFile, Path], sums: dict[str, str],
-           state: State, progress: ProgressCallback, should_stop: ShouldStop,
-           ) -> list[Rejected]:
+           state: State) -> Job[list[Rejected]]:
     """Copy and verify each file into staging; the problems, if any (then nothing)."""
     plan: list[tuple[CatalogFile, Path, Expected]] = []
     problems: list[Rejected] = []
@@ -199,7 +192,7 @@ def _stage(bundle: Bundle, sources: dict[CatalogFile, Path], sums: dict[str, str
     check_free_space(downloads_dir(), needed)
     for file, source, expected in plan:
         try:
-            copy_verified(source, staged_path(file), expected, progress, should_stop)
+            yield from copy_verified(source, staged_path(file), expected)
         except ChecksumMismatch as exc:
             problems.append(Rejected(source, exc.problem))
     return problems
@@ -234,13 +227,9 @@ def _manifest_sums(path: Path) -> dict[str, str]:
         return {}
 
 
-def copy_verified(source: Path, dest: Path, expected: Expected,
-                  progress: ProgressCallback = no_progress,
-                  should_stop: ShouldStop = never_stop) -> Path:
+def copy_verified(source: Path, dest: Path, expected: Expected) -> Job[Path]:
     """Copy ``source`` to ``dest`` via ``dest.part``, hashing the copy as it is written;
-    ``dest`` appears only if the hash matched."""
-    import hashlib
-
+    ``dest`` appears only if the hash matched (not when the job is closed midway)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     total = source.stat().st_size
@@ -250,16 +239,13 @@ def copy_verified(source: Path, dest: Path, expected: Expected,
     done = 0
     try:
         with open(source, "rb") as src, open(part, "wb") as out:
-            while chunk := src.read(CHUNK):
-                if should_stop():
-                    raise Cancelled(f"stopped while copying {source.name}")
+            while chunk := src.read(BLOCK):
                 out.write(chunk)
                 sha256.update(chunk)
                 git.update(chunk)
                 done += len(chunk)
-                rate = meter.update(done)
-                progress(Progress("copy", source.name, done, total, rate,
-                                  eta_seconds(done, total, rate)))
+                rate, eta = meter.measure(done, total)
+                yield Progress("copy", done, total, "bytes", source.name, rate, eta)
             out.flush()
             os.fsync(out.fileno())
         check_digest(source, Digest(sha256.hexdigest(), git.hexdigest(), done), expected)

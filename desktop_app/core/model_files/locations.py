@@ -1,9 +1,8 @@
 """Where model files live, are staged and are recorded. All under the user data dir.
 
-- the embedder Kura loads: ``settings.embedder_dir()`` (``KURA_EMBEDDER_DIR`` overrides);
-- the LLM: ``models_dir()/gemma-3-4b-it-Q4_K_M.gguf`` (``KURA_LLM_PATH`` overrides, the
-  convention of ``desktop_app.core.answer.settings.llm_path``; read here rather than
-  imported because that package pulls in the whole answer pipeline);
+- the embedder Kura loads: ``paths.embedder_dir()`` (``KURA_EMBEDDER_DIR`` overrides);
+- the LLM: ``paths.llm_target`` (``models_dir()/<its file name>``; ``KURA_LLM_PATH``
+  overrides);
 - downloads in progress: ``models_dir()/downloads/<bundle>/`` (``.part`` files, and files
   verified but not yet installed): never a folder Kura loads from;
 - the state file: ``models_dir()/model-files.json``.
@@ -11,19 +10,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from desktop_app.core.model_files.catalog import Bundle, CatalogFile
-from desktop_app.core.settings import embedder_dir, models_dir
+from desktop_app.core.paths import embedder_dir, llm_target, models_dir
 
-LLM_PATH_ENV = "KURA_LLM_PATH"
 DOWNLOADS = "downloads"
-
-
-def llm_target(filename: str) -> Path:
-    override = os.environ.get(LLM_PATH_ENV)
-    return Path(override).expanduser() if override else models_dir() / filename
 
 
 def embedder_target() -> Path:

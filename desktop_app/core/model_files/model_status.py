@@ -17,12 +17,12 @@ checked to be the model before it was installed) or ``unverified`` (neither, e.g
 folder named by ``KURA_EMBEDDER_DIR``, or a file installed before Kura recorded this).
 
 ``status()`` hashes a file only when it changed (size or mtime) since it last matched,
-so it is quick; ``verify()`` hashes everything again (bit rot keeps size and mtime).
+so it is quick; ``verify()`` hashes everything again (bit rot keeps size and mtime), as a
+job (``desktop_app.core.progress``) of "verify" steps whose summary is the status.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -37,14 +37,12 @@ from desktop_app.core.model_files.identity import (
 )
 from desktop_app.core.model_files.locations import (
     DOWNLOADS,
-    LLM_PATH_ENV,
     embedder_target,
-    llm_target,
     role_target,
 )
-from desktop_app.core.model_files.progress import ProgressCallback, no_progress
 from desktop_app.core.model_files.state import State
-from desktop_app.core.settings import models_dir
+from desktop_app.core.paths import llm_path_override, llm_target, models_dir
+from desktop_app.core.progress import Job, run_quietly
 
 FileState = Literal["verified", "unverified", "missing", "corrupt"]
 USABLE: tuple[FileState, ...] = ("verified", "unverified")
@@ -151,12 +149,29 @@ class ModelsStatus:
         }
 
 
-def status(catalog: Catalog | None = None, full: bool = False,
-           progress: ProgressCallback = no_progress, state: State | None = None,
-           ) -> ModelsStatus:
+def status(catalog: Catalog | None = None, state: State | None = None) -> ModelsStatus:
     catalog = catalog or load_catalog()
     state = state or State()
-    checker = _Checker(state, full, progress)
+    return _status(catalog, state, _Checker(state))
+
+
+def verify(catalog: Catalog | None = None, state: State | None = None) -> Job[ModelsStatus]:
+    """``status`` with every present file hashed again.
+
+    Two passes, so the hashing (the slow part) can be shown and stopped: the first only
+    lists the files there are to hash, the job hashes them, the second judges them with
+    those fresh hashes."""
+    catalog = catalog or load_catalog()
+    state = state or State()
+    listing = _Checker(state, listing=[])
+    _status(catalog, state, listing)
+    fresh: dict[Path, str] = {}
+    for path, name in listing.listing or []:
+        fresh[path] = (yield from digest_file(path, name)).sha256
+    return _status(catalog, state, _Checker(state, fresh))
+
+
+def _status(catalog: Catalog, state: State, checker: _Checker) -> ModelsStatus:
     return ModelsStatus(
         embedder=_embedder_status(catalog, state, checker),
         llm=_llm_status(catalog, state, checker),
@@ -164,15 +179,14 @@ def status(catalog: Catalog | None = None, full: bool = False,
     )
 
 
-def verify(catalog: Catalog | None = None, progress: ProgressCallback = no_progress,
-           state: State | None = None) -> ModelsStatus:
-    """``status`` with every present file hashed again."""
-    return status(catalog, full=True, progress=progress, state=state)
-
-
 class _Checker:
-    def __init__(self, state: State, full: bool, progress: ProgressCallback) -> None:
-        self.state, self.full, self.progress = state, full, progress
+    """Judges each file: its sha256 from ``fresh`` (just hashed by ``verify``), else the
+    state file's cache, else hashed now. With ``listing``, it hashes nothing and only
+    lists the files it would hash."""
+
+    def __init__(self, state: State, fresh: dict[Path, str] | None = None,
+                 listing: list[tuple[Path, str]] | None = None) -> None:
+        self.state, self.fresh, self.listing = state, fresh or {}, listing
 
     def check(self, role: Role, name: str, path: Path, sha256: str | None,
               size: int | None, origin: str, verification: Verification = "unverified",
@@ -187,8 +201,12 @@ class _Checker:
         if sha256 is None:
             return FileStatus(role, name, path, "unverified", actual, size,
                               "no checksum on record", "unverified")
-        cached = None if self.full else self.state.cached_sha256(path)
-        found = cached or digest_file(path, self.progress, name=name).sha256
+        if self.listing is not None:
+            self.listing.append((path, name))
+            return FileStatus(role, name, path, "verified", actual, size)
+        cached = None if path in self.fresh else self.state.cached_sha256(path)
+        found = self.fresh.get(path) or cached or \
+            run_quietly(digest_file(path, name)).sha256
         if found != sha256:
             self.state.forget_path(path)
             return FileStatus(role, name, path, "corrupt", actual, size,
@@ -272,7 +290,7 @@ def _llm_status(catalog: Catalog, state: State, checker: _Checker) -> RoleStatus
                                 meta.get("size"), "recorded when installed",
                                 _recorded_verification(meta), str(meta.get("checks", "")))
         return RoleStatus("llm", target, record.get("bundle"), (checked,))
-    if os.environ.get(LLM_PATH_ENV):  # the user's own GGUF: the catalog's sums are not its
+    if llm_path_override():  # the user's own GGUF: the catalog's sums are not its
         checked = checker.check("llm", target.name, target, None, None, "")
         return RoleStatus("llm", target, None, (checked,))
     sha, size, origin = file.sha256, file.size, "catalog"

@@ -11,8 +11,10 @@
   fp32 graph, copy the tokenizer beside it, check that the result loads and embeds, then
   delete the 1.2 GB of fp32 files.
 
-Quantizing cannot be stopped midway (``should_stop`` is checked before it starts); it
-takes a minute or two and its output is thrown away if the process dies.
+``install`` is a job (``desktop_app.core.progress``) that returns what Kura loads.
+Quantizing cannot be stopped midway (closing the job takes effect before it starts or
+once it is done); it takes a minute or two, reports its own steps to the log, and its
+output is thrown away if the job is closed or the process dies.
 
 The embedder folder is built in a temporary folder beside its target and renamed into
 place, so Kura never sees half an embedder; the previous folder (if any) is removed only
@@ -37,7 +39,6 @@ from typing import Any
 from desktop_app.core.errors import ModelFileError
 from desktop_app.core.model_files.catalog import Bundle, Catalog, CatalogFile
 from desktop_app.core.model_files.checksums import digest_file
-from desktop_app.core.model_files.errors import Cancelled
 from desktop_app.core.model_files.identity import (
     Identified,
     NotTheModel,
@@ -51,14 +52,10 @@ from desktop_app.core.model_files.locations import (
     staged_path,
     staging_dir,
 )
-from desktop_app.core.model_files.progress import (
-    Progress,
-    ProgressCallback,
-    ShouldStop,
-    never_stop,
-    no_progress,
-)
 from desktop_app.core.model_files.state import State
+from desktop_app.core.progress import Job, Progress
+
+_log = logging.getLogger("kura.models")
 
 
 def missing_staged(bundle: Bundle) -> list[str]:
@@ -66,24 +63,17 @@ def missing_staged(bundle: Bundle) -> list[str]:
     return [f.name for f in bundle.required if not staged_path(f).is_file()]
 
 
-def install(
-    bundle: Bundle,
-    state: State | None = None,
-    progress: ProgressCallback = no_progress,
-    should_stop: ShouldStop = never_stop,
-) -> Path:
+def install(bundle: Bundle, state: State | None = None) -> Job[Path]:
     """Install ``bundle`` from its staging folder; returns the file or folder Kura loads."""
     state = state or State()
     missing = missing_staged(bundle)
     if missing:
         raise ModelFileError(staging_dir(bundle), f"not ready to install: {missing} missing")
-    if should_stop():
-        raise Cancelled(f"stopped before installing {bundle.id}")
-    checks = check_staged(bundle, state, progress)
+    checks = yield from check_staged(bundle, state)
     if bundle.role == "llm":
-        target = _install_file(bundle, state, progress, checks)
+        target = yield from _install_file(bundle, state, checks)
     else:
-        target = _install_embedder(bundle, state, progress, checks)
+        target = yield from _install_embedder(bundle, state, checks)
     shutil.rmtree(staging_dir(bundle), ignore_errors=True)
     return target
 
@@ -99,8 +89,7 @@ class FileCheck:
         return {"verification": self.verification, "checks": self.checks}
 
 
-def check_staged(bundle: Bundle, state: State | None = None,
-                 progress: ProgressCallback = no_progress) -> dict[str, FileCheck]:
+def check_staged(bundle: Bundle, state: State | None = None) -> Job[dict[str, FileCheck]]:
     """Check what each staged file of ``bundle`` is; by catalog name, how it was verified.
 
     Raises NotTheModel (naming the file, in a sentence a person can act on) after
@@ -112,7 +101,7 @@ def check_staged(bundle: Bundle, state: State | None = None,
         path = staged_path(file)
         if file.expect is None or not path.is_file():
             continue
-        progress(Progress("verify", file.name, message=f"checking it is {file.expect.what}"))
+        yield Progress("verify", item=file.name, message=f"checking it is {file.expect.what}")
         try:
             found[file.name] = identify(path, file.expect, file.name)
         except NotTheModel as exc:
@@ -150,13 +139,12 @@ def discard_other_downloads(catalog: Catalog, installed: Bundle) -> None:
             shutil.rmtree(downloads_dir() / bundle.id, ignore_errors=True)
 
 
-def _install_file(bundle: Bundle, state: State, progress: ProgressCallback,
-                  checks: dict[str, FileCheck]) -> Path:
+def _install_file(bundle: Bundle, state: State, checks: dict[str, FileCheck]) -> Job[Path]:
     (file,) = bundle.required
     target = role_target(bundle)
     source = staged_path(file)
-    digest = digest_file(source, progress, name=file.install_as)
-    progress(Progress("install", file.install_as, message=f"moving into {target.parent}"))
+    digest = yield from digest_file(source, file.install_as)
+    yield Progress("install", item=file.install_as, message=f"moving into {target.parent}")
     _move_file(source, target)
     state.remember_sha256(target, digest.sha256)
     state.record_installed("llm", bundle.id, target, {
@@ -165,14 +153,14 @@ def _install_file(bundle: Bundle, state: State, progress: ProgressCallback,
     return target
 
 
-def _install_embedder(bundle: Bundle, state: State, progress: ProgressCallback,
-                      checks: dict[str, FileCheck]) -> Path:
+def _install_embedder(bundle: Bundle, state: State,
+                      checks: dict[str, FileCheck]) -> Job[Path]:
     target = role_target(bundle)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".tmp-{target.name}-"))
     try:
         if bundle.prepare == "quantize":
-            _quantize_into(bundle, tmp, progress)
+            yield from _quantize_into(bundle, tmp)
             # Files made here have no published checksum: check they work instead.
             check_embedder_loads(tmp)
         else:  # published bytes, already checked against their sha256
@@ -183,11 +171,11 @@ def _install_embedder(bundle: Bundle, state: State, progress: ProgressCallback,
         sums: dict[str, str] = {}
         by_installed, other = _checks_by_installed_name(bundle, checks)
         for path in sorted(p for p in tmp.iterdir() if p.is_file()):
-            digest = digest_file(path, progress)
+            digest = yield from digest_file(path)
             files[path.name] = {"size": digest.size, "sha256": digest.sha256,
                                 **by_installed.get(path.name, other).record()}
             sums[path.name] = digest.sha256
-        progress(Progress("install", bundle.id, message=f"moving into {target}"))
+        yield Progress("install", item=bundle.id, message=f"moving into {target}")
         swap_dir(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -214,7 +202,7 @@ def _checks_by_installed_name(bundle: Bundle, checks: dict[str, FileCheck],
              if f.name in checks and not f.name.endswith(graph_files)}, made)
 
 
-def _quantize_into(bundle: Bundle, tmp: Path, progress: ProgressCallback) -> None:
+def _quantize_into(bundle: Bundle, tmp: Path) -> Job[None]:
     from desktop_app.core.quantize import DEFAULT_RECIPE, quantize
 
     graphs = [f for f in bundle.required if f.name.endswith(".onnx")]
@@ -222,13 +210,11 @@ def _quantize_into(bundle: Bundle, tmp: Path, progress: ProgressCallback) -> Non
         raise ModelFileError(staging_dir(bundle), "expected exactly one .onnx graph")
     source = staged_path(graphs[0])
 
-    def say(message: str) -> None:
-        progress(Progress("prepare", bundle.id, message=message))
-
-    say(f"quantizing with Kura's recipe {DEFAULT_RECIPE.name} (a minute or two)")
+    yield Progress("prepare", item=bundle.id, message=f"quantizing with Kura's recipe "
+                                                      f"{DEFAULT_RECIPE.name} (a minute or two)")
     try:
         with _quiet_quantizer():
-            quantize(source, tmp / "model.onnx", DEFAULT_RECIPE, progress=say)
+            quantize(source, tmp / "model.onnx", DEFAULT_RECIPE, progress=_log.info)
     except Exception as exc:  # onnx: ValueError, protobuf's DecodeError, onnxruntime's...
         # The fp32 files stay in the staging folder, so the user need not download
         # 1.2 GB again once the cause is fixed.

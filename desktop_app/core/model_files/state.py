@@ -19,13 +19,12 @@ unreadable, Kura re-probes and re-hashes.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from desktop_app.core.fileio import write_atomically
 from desktop_app.core.model_files.checksums import Expected
 from desktop_app.core.model_files.locations import state_path
 
@@ -95,10 +94,6 @@ class State:
             data["installed"][role] = {"bundle": bundle, "target": str(target),
                                        "files": files, "at": _now()}
 
-    def forget_installed(self, role: str) -> None:
-        with self._edit() as data:
-            data["installed"].pop(role, None)
-
     def remember_sha256(self, path: Path, sha256: str) -> None:
         try:
             st = path.stat()
@@ -117,14 +112,7 @@ class State:
 
     def _write(self, data: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".model-files-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=1, sort_keys=True)
-            os.replace(tmp, self.path)  # readers see the old file or the new, never half
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(self.path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
 
 
 class _Edit:

@@ -8,7 +8,6 @@ verified against SQLite on open and rebuilt from it whenever it can't be trusted
 from desktop_app.core.store.database import Database
 from desktop_app.core.store.errors import (
     CollectionExistsError,
-    IndexBuildCancelled,
     NotFoundError,
     SchemaTooNewError,
     StoreError,
@@ -40,7 +39,6 @@ __all__ = [
     "Document",
     "DocumentInfo",
     "DocumentStatus",
-    "IndexBuildCancelled",
     "NewChunk",
     "NotFoundError",
     "OpenReport",

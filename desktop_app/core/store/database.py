@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from desktop_app.core.store import fts, meta
+from desktop_app.core.store import fts
 from desktop_app.core.store.chunks_repo import ChunksRepo
 from desktop_app.core.store.collections_repo import CollectionsRepo
 from desktop_app.core.store.documents_repo import DocumentsRepo
@@ -46,12 +46,3 @@ class Database(CollectionsRepo, DocumentsRepo, ChunksRepo, VectorsRepo, StatusRe
     def schema_version(self) -> int:
         with self.reading() as conn:
             return schema_version(conn)
-
-    def get_meta(self, key: str) -> str | None:
-        with self.reading() as conn:
-            return meta.get(conn, key)
-
-    def set_meta(self, key: str, value: str | None) -> None:
-        """Small settings that belong with the data (None deletes the key)."""
-        with self.transaction() as conn:
-            meta.put(conn, key, value)

@@ -23,7 +23,3 @@ class NotFoundError(StoreError):
 
 class VectorMismatchError(StoreError):
     """Vectors from another model or with another length than those already stored."""
-
-
-class IndexBuildCancelled(KuraError):
-    """``should_stop`` asked a vector index rebuild to stop; nothing was replaced."""

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from desktop_app.core.store.atomic_files import write_atomically
+from desktop_app.core.fileio import write_atomically
 
 FORMAT = 1
 

@@ -15,14 +15,17 @@ Threading: one ``RLock`` guards the hnswlib object -- its add (and resize) must 
 alongside a query. A rebuild builds a new graph *outside* the lock (searches keep using
 the old one), then swaps it in and reconciles under the lock; reading SQLite's id set
 while holding the lock is what makes reconciliation race-free against concurrent adds.
+
+Opening is a job (``desktop_app.core.progress``): a rebuild yields "index" steps, and
+closing the job mid-rebuild drops the half-built graph (the old one stays in use, the
+file on disk is untouched), so the next open rebuilds again.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -30,20 +33,21 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import ArrayLike
 
-from desktop_app.core.store.atomic_files import (
+from desktop_app.core.fileio import (
     publish,
     remove_stale_temps,
     sha256_file,
     temp_path,
 )
-from desktop_app.core.store.errors import IndexBuildCancelled
+from desktop_app.core.paths import default_threads
+from desktop_app.core.progress import Job, Progress
 from desktop_app.core.store.hnsw_graph import HnswGraph, HnswParams, LabelFilter
 from desktop_app.core.store.index_sidecar import Sidecar, read_sidecar, write_sidecar
 from desktop_app.core.store.rows import VectorBatch, VectorStats
 from desktop_app.core.store.vector_codec import id_stats
 
 REBUILD_BATCH = 2048
-Progress = Callable[[int, int], None]
+REBUILD_THREADS_SHARE = 0.5  # leave half the cores to the GUI and the embedder
 
 
 class VectorSource(Protocol):
@@ -64,11 +68,6 @@ class OpenReport:
     count: int  # vectors in the index afterwards
 
 
-def _default_threads() -> int:
-    # Leave half the cores to the GUI and the embedder during a rebuild.
-    return max(1, (os.cpu_count() or 2) // 2)
-
-
 class VectorIndex:
     def __init__(
         self,
@@ -84,7 +83,7 @@ class VectorIndex:
             raise ValueError("dim must be positive")
         self.path = Path(path)
         self.params = HnswParams(dim=dim, m=m, ef_construction=ef_construction, ef=ef)
-        self.threads = threads or _default_threads()
+        self.threads = threads or default_threads(REBUILD_THREADS_SHARE)
         self._lock = threading.RLock()
         self._open_lock = threading.Lock()  # one open/rebuild at a time
         self._graph = HnswGraph.empty(self.params)
@@ -108,16 +107,11 @@ class VectorIndex:
 
     # -- opening -----------------------------------------------------------------------
 
-    def open_or_rebuild(
-        self,
-        db: VectorSource,
-        progress: Progress | None = None,
-        should_stop: Callable[[], bool] | None = None,
-    ) -> OpenReport:
+    def open_or_rebuild(self, db: VectorSource) -> Job[OpenReport]:
         """Load the file if it can be trusted, else rebuild it from ``db``; either way
-        reconcile with ``db`` and save. ``progress(done, total)`` reports a rebuild;
-        ``should_stop()`` returning True cancels it (IndexBuildCancelled; searches keep
-        using the graph held before the rebuild started)."""
+        reconcile with ``db`` and save. A job: a rebuild yields "index" steps (vectors
+        added of all), and closing it stops the rebuild (searches keep using the graph
+        held before it started)."""
         with self._open_lock:
             with self._lock:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,7 +129,7 @@ class VectorIndex:
                         return OpenReport(False, "", added, deleted, len(self._graph))
                 else:
                     reason = loaded
-            graph = self._build(db, progress, should_stop)
+            graph = yield from self._build(db)
             with self._lock:
                 self._graph = graph
                 # Adds/deletes that reached SQLite during the build are picked up here.
@@ -178,28 +172,19 @@ class VectorIndex:
         # Deleted entries still cost memory and search time; a rebuild drops them.
         return len(self._graph.deleted) > max(1024, len(self._graph) // 4)
 
-    def _build(
-        self,
-        db: VectorSource,
-        progress: Progress | None,
-        should_stop: Callable[[], bool] | None,
-    ) -> HnswGraph:
+    def _build(self, db: VectorSource) -> Job[HnswGraph]:
         total = len(db.vector_ids())
         graph = HnswGraph.empty(self.params, capacity=total + total // 8)
         done, after = 0, 0
-        if progress:
-            progress(0, total)
+        yield Progress("index", 0, total)
         while True:
-            if should_stop is not None and should_stop():
-                raise IndexBuildCancelled("rebuilding the search index was cancelled")
             batch = db.vector_rows(after, REBUILD_BATCH)
             if not len(batch):
                 break
             graph.add(batch.ids, batch.vectors, threads=self.threads)
             after = int(batch.ids[-1])
             done += len(batch)
-            if progress:
-                progress(done, max(done, total))
+            yield Progress("index", done, max(done, total))
         return graph
 
     # -- keeping in step with SQLite -----------------------------------------------------

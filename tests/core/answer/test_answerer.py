@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core.answer import (
+    GEMMA,
     LLM,
-    PREFIX,
     Answerer,
     AnswerSettings,
     Conversation,
@@ -19,6 +19,7 @@ from desktop_app.core.answer import (
     LlamaEngine,
     LLMSettings,
     cited,
+    fixed_prefix,
 )
 from desktop_app.core.library import Library
 
@@ -141,7 +142,7 @@ def test_cancel_mid_answer_keeps_what_was_written_and_the_next_question_works(
     assert not follow_answer.cancelled and follow_answer.text
     assert follow_answer.passages[0].path.endswith("会议室预订指南.md")
     # the instructions were not evaluated again: read from the KV cache
-    prefix_tokens = engine.count_tokens(PREFIX, bos=True)
+    prefix_tokens = engine.count_tokens(fixed_prefix(GEMMA), bos=True)
     assert follow_answer.timings.cached_prompt_tokens >= prefix_tokens
 
 

@@ -9,13 +9,13 @@ import time
 import llama_cpp
 import pytest
 
-from desktop_app.core.answer import PREFIX, LlamaEngine
-from desktop_app.core.answer.prompt import END_TURN, START_MODEL
+from desktop_app.core.answer import GEMMA, LlamaEngine, fixed_prefix
 from desktop_app.core.errors import KuraError
 
 
 def prompt_for(passage: str, question: str) -> str:
-    return f"{PREFIX}[1] notes.md\n{passage}\n\nQuestion: {question}{END_TURN}{START_MODEL}"
+    return (f"{fixed_prefix(GEMMA)}[1] notes.md\n{passage}\n\nQuestion: {question}"
+            f"{GEMMA.end_turn}{GEMMA.model_turn}")
 
 
 PROMPT = prompt_for("The reset portal is https://reset.example.", "How do I reset it?")
@@ -26,6 +26,11 @@ def test_context_threads_and_offload_are_explicit(engine: LlamaEngine) -> None:
     assert engine.llama.context_params.n_threads == engine.settings.threads >= 1
     expected = -1 if llama_cpp.llama_supports_gpu_offload() else 0
     assert engine.gpu_layers == expected
+
+
+def test_the_prompt_format_is_chosen_from_the_model_file(engine: LlamaEngine) -> None:
+    assert engine.info.architecture == "gemma3" and not engine.info.has_chat_template
+    assert engine.prompt_format is GEMMA
 
 
 def test_tokenizer_is_the_models_and_parses_turn_markers(engine: LlamaEngine) -> None:
@@ -97,7 +102,7 @@ def test_the_fixed_prefix_is_reused_from_the_kv_cache(engine: LlamaEngine) -> No
     generation = engine.generate(prompt_for("Expenses are filed monthly.", "When?"), 2)
     generation.text()
     evaluated = llama_cpp.llama_perf_context(ctx).n_p_eval - before
-    prefix_tokens = engine.count_tokens(PREFIX, bos=True)
+    prefix_tokens = engine.count_tokens(fixed_prefix(GEMMA), bos=True)
     assert generation.stats.reused_tokens >= prefix_tokens
     assert generation.stats.evaluated_tokens == evaluated
     assert evaluated < generation.stats.prompt_tokens - prefix_tokens + 1
@@ -138,7 +143,7 @@ def test_reusing_the_prefix_after_a_long_prompt_is_exact(engine: LlamaEngine,
     short_ids = engine.tokenize(prompt_for("Rooms are booked in the calendar.", "How?"),
                                 bos=True)
     fresh, reused, common = _logits_after_prefix_reuse(engine.llama, long_ids, short_ids)
-    assert common >= engine.count_tokens(PREFIX, bos=True)
+    assert common >= engine.count_tokens(fixed_prefix(GEMMA), bos=True)
     # Only rounding differs (the prefix was computed in a batch of another size).
     assert float(np.abs(fresh - reused).max()) < 1.0
     assert fresh.argmax() == reused.argmax()

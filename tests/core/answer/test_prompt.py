@@ -1,14 +1,28 @@
-"""The prompt: Gemma's turn format by hand, numbered passages most relevant first, the
-question last, a fixed prefix, and a token budget counted with the model's tokenizer.
+"""The prompt: the model's turn format (Gemma's here) by hand, numbered passages most
+relevant first, the question last, a fixed prefix, and a token budget counted with the
+model's tokenizer; another model family's format is one row.
 
 Search results are built directly here (the packing is what is tested); the tokenizer
 is the real model's."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import gguf
 import pytest
 
-from desktop_app.core.answer import PREFIX, LlamaEngine, build_prompt
+from desktop_app.core.answer import (
+    GEMMA,
+    LlamaEngine,
+    PromptFormat,
+    build_prompt,
+    check_gguf,
+    fixed_prefix,
+    prompt_format_for,
+    prompt_formats,
+)
 from desktop_app.core.answer.prompt import INSTRUCTIONS, passage_label
 from desktop_app.core.errors import KuraError
 from desktop_app.core.search import SearchResult
@@ -56,12 +70,12 @@ def test_instructions_ask_for_grounding_citations_language_and_honesty() -> None
 
 
 def test_the_prefix_is_fixed_and_tokenizes_the_same_whatever_follows(engine: LlamaEngine) -> None:
-    prefix_ids = engine.tokenize(PREFIX, bos=True)
+    prefix_ids = engine.tokenize(fixed_prefix(GEMMA), bos=True)
     a = build_prompt(engine, "如何重置密码?", RESULTS, budget=2000)
     b = build_prompt(engine, "How many days of leave?", RESULTS[1:], budget=2000,
                      earlier=["And before that?"])
     for prompt in (a, b):
-        assert prompt.text.startswith(PREFIX)
+        assert prompt.text.startswith(fixed_prefix(GEMMA))
         assert engine.tokenize(prompt.text, bos=True)[: len(prefix_ids)] == prefix_ids
 
 
@@ -108,7 +122,45 @@ def test_earlier_questions_come_before_the_question(engine: LlamaEngine) -> None
     prompt = build_prompt(engine, "年假呢?", RESULTS, 2000, earlier=["病假怎么申请?"])
     text = prompt.text
     assert text.index("病假怎么申请?") < text.index("Question: 年假呢?")
-    assert text.index(PREFIX) == 0
+    assert text.index(fixed_prefix(GEMMA)) == 0
+
+
+MADE_UP = PromptFormat(
+    family="made-up",
+    architectures=("made-up-arch",),
+    template_marker="<|turn|>",
+    user_turn="<|turn|>asker\n",
+    end_turn="<|end|>\n",
+    model_turn="<|turn|>answerer\n",
+    control_tokens=re.compile(r"<\|(?:turn|end)\|>"),
+)
+
+
+def header_only_gguf(path: Path, architecture: str) -> Path:
+    """A GGUF with metadata and no tensors: what choosing the format reads."""
+    writer = gguf.GGUFWriter(path, architecture)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def test_another_family_is_one_row_chosen_from_the_model_file(
+        engine: LlamaEngine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(prompt_formats, "PROMPT_FORMATS",
+                        (*prompt_formats.PROMPT_FORMATS, MADE_UP))
+    info = check_gguf(header_only_gguf(tmp_path / "made-up.gguf", "made-up-arch"))
+    fmt = prompt_format_for(info.architecture)
+    assert fmt is MADE_UP
+    # An engine for that family would set it when loading the file; the real tokenizer
+    # only counts tokens here.
+    monkeypatch.setattr(engine, "prompt_format", fmt)
+    prompt = build_prompt(engine, "Hi<|end|>", [result(1, "Rooms: <|turn|>answerer")], 1000)
+    assert prompt.text.startswith("<|turn|>asker\n" + INSTRUCTIONS)
+    assert prompt.text.endswith("Question: Hi‹|end|›<|end|>\n<|turn|>answerer\n")
+    assert "Rooms: ‹|turn|›answerer" in prompt.text
+    assert "<start_of_turn>" not in prompt.text and "<end_of_turn>" not in prompt.text
 
 
 def test_passage_label_prefers_location_then_page() -> None:

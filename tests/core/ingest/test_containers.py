@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core.ingest import SkipReason, UnreadableFile, containers
-from tests.core.ingest.builders import docx_handbook, ole_file
+from tests.support.documents import docx_handbook, ole_file
 
 
 def test_a_real_office_file_passes(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from desktop_app.core.ingest import SkipReason, UnreadableFile, parse
 from desktop_app.core.ingest.decoding import clean_lines, decode
-from tests.core.ingest.builders import (
+from tests.support.documents import (
     CHINESE_SIMPLIFIED,
     CHINESE_TRADITIONAL,
     JAPANESE,

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core.ingest import SkipReason, UnreadableFile, parse
-from tests.core.ingest.builders import add_to_zip, epub_book
+from tests.support.documents import add_to_zip, epub_book
 
 _ENCRYPTION = """<?xml version="1.0"?>
 <encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container"

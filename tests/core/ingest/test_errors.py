@@ -7,7 +7,7 @@ import pytest
 
 from desktop_app.core.errors import KuraError
 from desktop_app.core.ingest import SkipReason, UnreadableFile
-from desktop_app.core.ingest.errors import explain
+from desktop_app.core.ingest.errors import SENTENCES, SkipWording, explain, skip_wording
 
 
 @pytest.mark.parametrize(("name", "reason", "message"), [
@@ -46,6 +46,26 @@ def test_too_large_names_the_limit() -> None:
 def test_folder_wording() -> None:
     assert explain(SkipReason.PERMISSION_DENIED, Path("x"), folder=True) == (
         "Kura is not allowed to read this folder.")
+
+
+def test_the_wording_is_a_code_and_what_fills_it_in() -> None:
+    """What the window words in the user's language: the format as a kind, not a noun."""
+    assert skip_wording(SkipReason.CORRUPT, Path("a.docx")) == SkipWording(
+        "corrupt_format", kind="docx", noun="Word document")
+    assert skip_wording(SkipReason.UNSUPPORTED, Path("a.DOC")) == SkipWording(
+        "unsupported_legacy", suffix=".doc", new_suffix=".docx")
+    assert skip_wording(SkipReason.VANISHED, Path("x"), folder=True).code == "vanished_folder"
+    assert skip_wording(SkipReason.TOO_LARGE, Path("a.txt"), limit=2 * 1024 * 1024) == \
+        SkipWording("too_large_limit", limit="2 MB")
+    assert UnreadableFile(Path("a.pdf"), SkipReason.EMPTY).wording.code == "empty_scanned"
+
+
+def test_every_wording_code_has_a_sentence() -> None:
+    codes = {skip_wording(reason, Path(name), limit=limit, folder=folder).code
+             for reason in SkipReason
+             for name in ("a.pdf", "a.epub", "a.txt", "a.doc", "a.psd", "noext")
+             for limit in (None, 1024) for folder in (False, True)}
+    assert codes == set(SENTENCES)
 
 
 def test_every_reason_is_explained() -> None:

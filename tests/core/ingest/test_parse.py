@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -10,12 +9,18 @@ from typing import Any
 
 import pytest
 
-from desktop_app.core.ingest import ParsedDocument, Section, SkipReason, UnreadableFile, parse
-from tests.core.ingest.builders import pdf
+from desktop_app.core.ingest import (
+    Kind,
+    ParsedDocument,
+    Section,
+    SkipReason,
+    UnreadableFile,
+    parse,
+)
+from desktop_app.core.settings import MAX_FILE_BYTES
+from tests.core.ingest.format_table import use_reader
+from tests.support.documents import pdf
 from tests.support.permissions import run_obeying_permissions
-
-# The package re-exports the function under the module's name; reach the module itself.
-parse_module = importlib.import_module("desktop_app.core.ingest.parse")
 
 
 def _reason(path: Path, **kwargs: int) -> UnreadableFile:
@@ -48,7 +53,7 @@ def test_too_large(tmp_path: Path) -> None:
     assert error.message == "The file is larger than the 1024 bytes limit."
     assert parse(path, max_bytes=4096).sections[0].text == "x" * 2048
     assert "200 MB" in UnreadableFile(path, SkipReason.TOO_LARGE,
-                                      limit=parse_module.DEFAULT_MAX_BYTES).message
+                                      limit=MAX_FILE_BYTES).message
 
 
 def test_vanished_file(tmp_path: Path) -> None:
@@ -69,7 +74,7 @@ def test_file_vanishing_during_the_read(tmp_path: Path,
         p.unlink()
         return ParsedDocument(p, "markdown", None, [Section(p.read_text(), None)])
 
-    monkeypatch.setitem(parse_module._READERS, "markdown", vanish)
+    use_reader(monkeypatch, Kind.MARKDOWN, vanish)
     assert _reason(path).reason is SkipReason.VANISHED
 
 
@@ -97,7 +102,7 @@ def test_permission_denied_inside_a_reader(tmp_path: Path,
     def denied(p: Path) -> ParsedDocument:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setitem(parse_module._READERS, "pdf", denied)
+    use_reader(monkeypatch, Kind.PDF, denied)
     assert _reason(path).reason is SkipReason.PERMISSION_DENIED
 
 
@@ -133,7 +138,7 @@ def test_unexpected_reader_errors_become_corrupt(tmp_path: Path,
     def broken(p: Path) -> ParsedDocument:
         raise exception
 
-    monkeypatch.setitem(parse_module._READERS, "docx", broken)
+    use_reader(monkeypatch, Kind.DOCX, broken)
     error = _reason(path)
     assert error.reason is SkipReason.CORRUPT
     assert type(exception).__name__ in error.detail
@@ -158,7 +163,7 @@ def test_sections_without_text_make_the_document_empty(tmp_path: Path,
     def blank(p: Path) -> ParsedDocument:
         return ParsedDocument(p, "markdown", "  ", [Section(" \n ", "A"), Section("", "B")])
 
-    monkeypatch.setitem(parse_module._READERS, "markdown", blank)
+    use_reader(monkeypatch, Kind.MARKDOWN, blank)
     assert _reason(path).reason is SkipReason.EMPTY
 
 
@@ -170,7 +175,7 @@ def test_empty_sections_are_dropped_and_blank_titles_become_none(
     def mixed(p: Path) -> ParsedDocument:
         return ParsedDocument(p, "markdown", " ", [Section(" ", "A"), Section("kept", "B")])
 
-    monkeypatch.setitem(parse_module._READERS, "markdown", mixed)
+    use_reader(monkeypatch, Kind.MARKDOWN, mixed)
     document = parse(path)
     assert document.title is None
     assert [s.location for s in document.sections] == ["B"]

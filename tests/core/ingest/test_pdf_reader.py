@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core.ingest import SkipReason, UnreadableFile, parse, pdf_reader
-from tests.core.ingest.builders import encrypted_pdf, pdf, pdf_without_text
+from tests.support.documents import encrypted_pdf, pdf, pdf_without_text
 
 
 def test_pages_keep_their_numbers_and_the_title(tmp_path: Path) -> None:

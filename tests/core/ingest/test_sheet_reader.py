@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core.ingest import SkipReason, UnreadableFile, parse, sheet_reader
-from tests.core.ingest.builders import xlsx_book
+from tests.support.documents import xlsx_book
 
 
 def test_one_section_per_sheet_with_header_keyed_rows(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core.ingest import SkipReason, UnreadableFile, parse
-from tests.core.ingest.builders import ole_file, pptx_deck
+from tests.support.documents import ole_file, pptx_deck
 
 
 def test_one_section_per_slide_with_numbers_titles_and_notes(tmp_path: Path) -> None:

@@ -183,7 +183,7 @@ def test_whitespace_only_is_empty(tmp_path: Path) -> None:
 
 
 def test_reader_can_be_called_directly(tmp_path: Path) -> None:
-    document = text_reader.read(_write(tmp_path, "x.md", "# T\nbody\n"))
+    document = text_reader.read_markdown(_write(tmp_path, "x.md", "# T\nbody\n"))
     assert (document.kind, document.sections[0].location, document.encoding) == (
         "markdown", "T", "utf-8")
 

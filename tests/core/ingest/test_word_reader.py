@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core.ingest import SkipReason, UnreadableFile, parse
-from tests.core.ingest.builders import docx_handbook, ole_file
+from tests.support.documents import docx_handbook, ole_file
 
 
 def test_sections_follow_heading_styles(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from desktop_app.core.errors import KuraError
 from desktop_app.core.model_files.catalog import kura_build_files, load_catalog
-from tests.conftest import REPO
-from tests.core.model_files.conftest import write_catalog
+from tests.support.samples import REPO
+from tests.support.toy_models import write_catalog
 
 
 def test_the_shipped_catalog_mirrors_the_public_repositories() -> None:
@@ -50,9 +50,9 @@ def test_kuras_own_build_is_pinned_as_models_manifest_records_it() -> None:
 
 
 def test_the_llm_file_is_the_one_the_answerer_loads() -> None:
-    from desktop_app.core.answer.settings import DEFAULT_LLM_FILENAME
+    from desktop_app.core.answer.settings import llm_path
 
-    assert load_catalog().choose("llm").required[0].install_as == DEFAULT_LLM_FILENAME
+    assert load_catalog().choose("llm").required[0].install_as == llm_path().name
 
 
 @pytest.mark.parametrize("bad", [

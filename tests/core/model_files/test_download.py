@@ -13,15 +13,15 @@ from desktop_app.core.errors import KuraError
 from desktop_app.core.model_files.checksums import Expected
 from desktop_app.core.model_files.downloader import download, partial_path, probe
 from desktop_app.core.model_files.errors import (
-    Cancelled,
     ChecksumMismatch,
     DownloadError,
     NotEnoughSpace,
     Unverifiable,
 )
-from desktop_app.core.model_files.progress import Progress
-from tests.core.model_files.conftest import FAST, MB, blob, sha256
-from tests.core.model_files.server import ModelServer
+from desktop_app.core.progress import Progress, run_quietly
+from tests.support.jobs import run
+from tests.support.model_server import ModelServer
+from tests.support.toy_models import FAST, MB, blob, sha256
 
 SIZE = 3 * MB
 
@@ -37,10 +37,10 @@ def expected(content: bytes) -> Expected:
     return Expected(sha256=sha256(content), size=len(content))
 
 
-def fetch(server: ModelServer, dest: Path, content: bytes, **kwargs) -> Path:
+def fetch(server: ModelServer, dest: Path, content: bytes, on_step=None, **kwargs) -> Path:
     options = kwargs.pop("options", FAST)
-    return download([server.url("files/model.bin")], dest, expected(content),
-                    options=options, **kwargs)
+    return run(download([server.url("files/model.bin")], dest, expected(content),
+                        options=options, **kwargs), on_step)
 
 
 def only_verified_or_nothing(dest: Path, content: bytes) -> None:
@@ -51,11 +51,12 @@ def only_verified_or_nothing(dest: Path, content: bytes) -> None:
 def test_a_plain_download_is_verified_and_reports_progress(
         server: ModelServer, data: bytes, tmp_path: Path) -> None:
     events: list[Progress] = []
-    dest = fetch(server, tmp_path / "model.bin", data, progress=events.append)
+    dest = fetch(server, tmp_path / "model.bin", data, events.append)
     assert dest.read_bytes() == data
     assert not partial_path(dest).exists()
     downloads = [e for e in events if e.stage == "download"]
     assert downloads[-1].done == SIZE and downloads[-1].total == SIZE
+    assert {e.unit for e in downloads} == {"bytes"} and downloads[-1].item == "model.bin"
     assert [e.done for e in downloads] == sorted(e.done for e in downloads)
     assert any(e.rate and e.rate > 0 for e in downloads)
     assert any(e.eta is not None for e in downloads)
@@ -84,7 +85,7 @@ def test_a_connection_that_keeps_dropping_still_finishes(
             faults.drop_at, faults.drops = next(cuts, None), 1
 
     faults.drop_at, faults.drops = next(cuts), 1
-    dest = fetch(server, tmp_path / "model.bin", data, progress=next_cut)
+    dest = fetch(server, tmp_path / "model.bin", data, next_cut)
     assert dest.read_bytes() == data
     starts = [h.range_start or 0 for h in server.gets("files/model.bin")]
     assert len(starts) >= 8 and starts == sorted(starts)
@@ -179,18 +180,16 @@ def test_a_stalled_server_times_out_and_the_download_resumes(
     assert starts[0] is None and starts[1] is not None and starts[1] >= MB
 
 
-def test_a_slow_download_can_be_cancelled_and_resumed_later(
+def test_a_slow_download_stops_when_closed_and_resumes_later(
         server: ModelServer, data: bytes, tmp_path: Path) -> None:
     server.fault("files/model.bin", delay=0.01)
     dest = tmp_path / "model.bin"
-
-    def stop_after_a_megabyte(event: Progress) -> None:
-        seen.append(event.done)
-
-    seen: list[int] = []
-    with pytest.raises(Cancelled, match="resume"):
-        fetch(server, dest, data, progress=stop_after_a_megabyte,
-              should_stop=lambda: bool(seen) and seen[-1] >= MB)
+    job = download([server.url("files/model.bin")], dest, expected(data), options=FAST)
+    for step in job:
+        assert (step.stage, step.unit, step.total) == ("download", "bytes", SIZE)
+        if step.done >= MB:
+            break
+    job.close()
     assert not dest.exists()
     kept = partial_path(dest).stat().st_size
     assert MB <= kept < SIZE
@@ -227,14 +226,16 @@ def test_free_space_counts_only_what_is_left_to_download(
 def test_an_unknown_checksum_is_refused(server: ModelServer, data: bytes,
                                         tmp_path: Path) -> None:
     with pytest.raises(Unverifiable):
-        download([server.url("files/model.bin")], tmp_path / "m", Expected(), options=FAST)
+        run_quietly(download([server.url("files/model.bin")], tmp_path / "m", Expected(),
+                             options=FAST))
     assert server.hits == []
 
 
 def test_the_next_source_is_tried_when_one_is_missing(
         server: ModelServer, data: bytes, tmp_path: Path) -> None:
-    dest = download([server.url("nowhere/model.bin"), server.url("files/model.bin")],
-                    tmp_path / "model.bin", expected(data), options=FAST)
+    dest = run_quietly(download([server.url("nowhere/model.bin"),
+                                 server.url("files/model.bin")],
+                                tmp_path / "model.bin", expected(data), options=FAST))
     assert dest.read_bytes() == data
 
 
@@ -242,7 +243,8 @@ def test_a_file_of_another_size_is_not_downloaded(
         server: ModelServer, data: bytes, tmp_path: Path) -> None:
     wrong = Expected(sha256=sha256(data), size=SIZE + 1)
     with pytest.raises(KuraError, match="another file"):
-        download([server.url("files/model.bin")], tmp_path / "m", wrong, options=FAST)
+        run_quietly(download([server.url("files/model.bin")], tmp_path / "m", wrong,
+                             options=FAST))
     # Refused on the headers: nothing written (the server may have pushed bytes into the
     # socket before the client hung up, so its count proves nothing here).
     assert list(tmp_path.iterdir()) == []
@@ -263,7 +265,7 @@ def test_probe_reads_the_hub_headers_before_the_redirect(
     server.add("cdn/blob", data)
     server.fault("cdn/blob", hub_headers=False, etag="d41d8cd98f00b204e9800998ecf8427e")
     server.fault("files/model.bin", redirect="cdn/blob")
-    info = probe(server.url("files/model.bin"), FAST)
+    info = run_quietly(probe(server.url("files/model.bin"), FAST))
     assert (info.sha256, info.size, info.git_sha1) == (sha256(data), SIZE, None)
     assert server.hits[-1].method == "HEAD" and server.hits[-1].path == "/cdn/blob"
 
@@ -271,7 +273,7 @@ def test_probe_reads_the_hub_headers_before_the_redirect(
 def test_probe_of_a_server_without_checksums_finds_none(server: ModelServer) -> None:
     server.add("plain/file.bin", b"x" * 1000)
     server.fault("plain/file.bin", hub_headers=False, etag="5f3c-3e8")  # nginx-style
-    info = probe(server.url("plain/file.bin"), FAST)
+    info = run_quietly(probe(server.url("plain/file.bin"), FAST))
     assert (info.sha256, info.git_sha1, info.size) == (None, None, 1000)
     assert not info.expected().known
 
@@ -283,5 +285,5 @@ def test_probe_takes_a_git_sha1_etag_for_a_small_file(server: ModelServer) -> No
     git_sha1 = hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
     server.add("small/config.json", content)
     server.fault("small/config.json", hub_headers=False, etag=git_sha1)
-    info = probe(server.url("small/config.json"), FAST)
+    info = run_quietly(probe(server.url("small/config.json"), FAST))
     assert info.sha256 is None and info.git_sha1 == git_sha1 and info.size == len(content)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from desktop_app.cli.models import models
 from desktop_app.core.errors import KuraError
 from desktop_app.core.model_files.checksums import Expected
 from desktop_app.core.model_files.downloader import partial_path
@@ -22,15 +23,15 @@ from desktop_app.core.model_files.locations import downloads_dir, staged_path
 from desktop_app.core.model_files.mirror import base_url, source_url
 from desktop_app.core.model_files.model_status import status
 from desktop_app.core.model_files.state import State
-from desktop_app.core.model_files_cli import models
-from desktop_app.core.settings import embedder_dir, models_dir
-from tests.core.model_files.conftest import FAST, MB, TOY_EMBEDDER, TOY_LLM, Toy, blob, sha256
+from desktop_app.core.paths import embedder_dir, models_dir
+from desktop_app.core.progress import run_quietly
+from tests.support.toy_models import FAST, MB, TOY_EMBEDDER, TOY_LLM, Toy, blob, sha256
 
 GGUF = next(iter(TOY_LLM))
 
 
 def test_fetch_installs_both_models_verified(toy: Toy) -> None:
-    report = fetch(mirror=toy.base, options=FAST)
+    report = run_quietly(fetch(mirror=toy.base, options=FAST))
     assert set(report.installed) == {"embedder", "llm"}
     assert report.installed["llm"] == models_dir() / GGUF
     assert (models_dir() / GGUF).read_bytes() == toy.blobs[GGUF]
@@ -44,15 +45,15 @@ def test_fetch_installs_both_models_verified(toy: Toy) -> None:
 
 
 def test_fetch_again_downloads_nothing(toy: Toy) -> None:
-    fetch(mirror=toy.base, options=FAST)
+    run_quietly(fetch(mirror=toy.base, options=FAST))
     before = len(toy.server.hits)
-    report = fetch(mirror=toy.base, options=FAST)
+    report = run_quietly(fetch(mirror=toy.base, options=FAST))
     assert report.installed == {} and report.already_ready == ("embedder", "llm")
     assert len(toy.server.hits) == before
 
 
 def test_only_the_embedder_means_index_but_not_answer(toy: Toy) -> None:
-    fetch(["embedder"], mirror=toy.base, options=FAST)
+    run_quietly(fetch(["embedder"], mirror=toy.base, options=FAST))
     now = status()
     assert now.can_index and not now.can_answer
     assert [f.state for f in now.llm.files] == ["missing"]
@@ -60,20 +61,20 @@ def test_only_the_embedder_means_index_but_not_answer(toy: Toy) -> None:
 
 
 def test_a_damaged_model_is_fetched_again(toy: Toy) -> None:
-    fetch(mirror=toy.base, options=FAST)
+    run_quietly(fetch(mirror=toy.base, options=FAST))
     gguf = models_dir() / GGUF
     data = bytearray(gguf.read_bytes())
     data[100] ^= 1
     gguf.write_bytes(bytes(data))
     assert status().llm.files[0].state == "corrupt"
-    report = fetch(mirror=toy.base, options=FAST)
+    report = run_quietly(fetch(mirror=toy.base, options=FAST))
     assert set(report.installed) == {"llm"}
     assert gguf.read_bytes() == toy.blobs[GGUF]
 
 
 def test_unpinned_files_are_checked_against_the_hubs_sha256_which_is_recorded(
         hub_toy: Toy) -> None:
-    fetch(mirror=hub_toy.base, options=FAST)
+    run_quietly(fetch(mirror=hub_toy.base, options=FAST))
     heads = [h for h in hub_toy.server.hits if h.method == "HEAD"]
     assert len(heads) == len(TOY_EMBEDDER) + len(TOY_LLM)
     recorded = State().remote(f"toy-llm/{GGUF}")
@@ -85,7 +86,7 @@ def test_unpinned_files_are_checked_against_the_hubs_sha256_which_is_recorded(
 def test_wrong_bytes_against_the_hubs_sha256_leave_nothing(hub_toy: Toy) -> None:
     hub_toy.server.fault(hub_toy.path_of(GGUF), corrupt=True)
     with pytest.raises(KuraError, match="sha256"):
-        fetch(["llm"], mirror=hub_toy.base, options=FAST)
+        run_quietly(fetch(["llm"], mirror=hub_toy.base, options=FAST))
     assert not (models_dir() / GGUF).exists()
     assert not status().can_answer
 
@@ -98,7 +99,7 @@ def test_a_new_version_upstream_discards_the_old_partial_download(hub_toy: Toy) 
     part = partial_path(staged_path(gguf))
     part.parent.mkdir(parents=True, exist_ok=True)
     part.write_bytes(old[:MB])
-    fetch(["llm"], mirror=hub_toy.base, options=FAST)
+    run_quietly(fetch(["llm"], mirror=hub_toy.base, options=FAST))
     assert (models_dir() / GGUF).read_bytes() == hub_toy.blobs[GGUF]
     assert hub_toy.server.gets(hub_toy.path_of(GGUF))[0].range_start is None
     recorded = State().remote(gguf.key)
@@ -108,7 +109,7 @@ def test_a_new_version_upstream_discards_the_old_partial_download(hub_toy: Toy) 
 def test_a_mirror_that_reports_no_checksum_is_refused(hub_toy: Toy) -> None:
     hub_toy.server.fault(hub_toy.path_of(GGUF), hub_headers=False)
     with pytest.raises(Unverifiable, match="no checksum"):
-        fetch(["llm"], mirror=hub_toy.base, options=FAST)
+        run_quietly(fetch(["llm"], mirror=hub_toy.base, options=FAST))
     assert hub_toy.server.gets(hub_toy.path_of(GGUF)) == []
     assert not (models_dir() / GGUF).exists()
 
@@ -116,7 +117,7 @@ def test_a_mirror_that_reports_no_checksum_is_refused(hub_toy: Toy) -> None:
 def test_hf_endpoint_is_the_default_mirror(hub_toy: Toy,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_ENDPOINT", hub_toy.base + "/")
-    fetch(["llm"], options=FAST)
+    run_quietly(fetch(["llm"], options=FAST))
     assert status().can_answer
 
 
@@ -137,14 +138,15 @@ def test_free_space_for_everything_is_checked_before_the_first_byte(
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage(100 * MB, 95 * MB, 5 * MB))
     with pytest.raises(NotEnoughSpace, match="free"):
-        fetch(mirror=toy.base, options=FAST)  # 8.25 MB in all: each file alone would fit
+        # 8.25 MB in all: each file alone would fit
+        run_quietly(fetch(mirror=toy.base, options=FAST))
     assert [h for h in toy.server.hits if h.method == "GET"] == []
 
 
 def test_an_optional_file_the_server_lacks_is_skipped(
         server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from desktop_app.core.model_files import catalog as catalog_module
-    from tests.core.model_files.conftest import source, write_catalog
+    from tests.support.toy_models import source, write_catalog
 
     data = blob(MB, 3)
     server.add(source("m.gguf"), data)
@@ -154,7 +156,7 @@ def test_an_optional_file_the_server_lacks_is_skipped(
         {"name": "README.md", "optional": True, "sha256": None, "size": None,
          "sources": [source("README.md")]}]}])
     monkeypatch.setattr(catalog_module, "CATALOG_PATH", path)
-    fetch(["llm"], mirror=server.base, options=FAST)
+    run_quietly(fetch(["llm"], mirror=server.base, options=FAST))
     assert (models_dir() / "m.gguf").read_bytes() == data
 
 
@@ -164,7 +166,7 @@ def test_an_optional_file_the_server_lacks_is_skipped(
 CLI = ("import sys; from pathlib import Path;"
        "from desktop_app.core.model_files import catalog;"
        "catalog.CATALOG_PATH = Path(sys.argv[1]);"
-       "from desktop_app.core.model_files_cli import models;"
+       "from desktop_app.cli.models import models;"
        "models(sys.argv[2:], prog_name='kura models')")
 
 
@@ -215,23 +217,39 @@ def test_kura_models_fetch_json(toy: Toy) -> None:
     assert data["status"]["can_index"] and data["status"]["can_answer"]
 
 
+def test_a_fetch_yields_byte_steps_and_stops_when_closed_leaving_a_resumable_part(
+        toy: Toy) -> None:
+    job = fetch(["llm"], mirror=toy.base, options=FAST)
+    steps = []
+    for step in job:
+        steps.append(step)
+        if step.stage == "download" and step.done >= MB:
+            break
+    job.close()
+    downloads = [s for s in steps if s.stage == "download"]
+    assert {(s.unit, s.item, s.total) for s in downloads} == {("bytes", GGUF, 4 * MB)}
+    assert [s.done for s in downloads] == sorted(s.done for s in downloads)
+    (part,) = downloads_dir().rglob("*.part")
+    kept = part.stat().st_size
+    assert MB <= kept < 4 * MB and not status().can_answer
+
+    report = run_quietly(fetch(["llm"], mirror=toy.base, options=FAST))
+    assert "llm" in report.installed and status().can_answer
+    assert toy.server.gets(toy.path_of(GGUF))[-1].range_start == kept
+
+
 def test_files_downloaded_before_an_interruption_install_while_the_hub_is_down(
         hub_toy: Toy, monkeypatch: pytest.MonkeyPatch) -> None:
-    from desktop_app.core.model_files import fetcher
-    from desktop_app.core.model_files.errors import Cancelled
-
-    def stopped(*_args: object, **_kwargs: object) -> None:
-        raise Cancelled("stopped before installing")
-
-    real_install = fetcher.install
-    monkeypatch.setattr(fetcher, "install", stopped)
-    with pytest.raises(Cancelled):
-        fetch(["llm"], mirror=hub_toy.base, options=FAST)
-    monkeypatch.setattr(fetcher, "install", real_install)
+    job = fetch(["llm"], mirror=hub_toy.base, options=FAST)
+    for step in job:
+        if step.stage == "install":  # downloaded and checked; about to move into place
+            break
+    job.close()
+    assert not status().can_answer
 
     hub_toy.server.fault(hub_toy.path_of(GGUF), status=503, status_methods=("HEAD",))
     sent = hub_toy.server.body_bytes(hub_toy.path_of(GGUF))
-    fetch(["llm"], mirror=hub_toy.base, options=FAST)
+    run_quietly(fetch(["llm"], mirror=hub_toy.base, options=FAST))
     assert status().can_answer  # checked against the sha256 recorded at the first probe
     assert hub_toy.server.body_bytes(hub_toy.path_of(GGUF)) == sent
 
@@ -239,7 +257,7 @@ def test_files_downloaded_before_an_interruption_install_while_the_hub_is_down(
 def test_low_bandwidth_fetches_the_light_bundle_and_drops_the_other_downloads(
         server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from desktop_app.core.model_files import catalog as catalog_module
-    from tests.core.model_files.conftest import source, write_catalog
+    from tests.support.toy_models import source, write_catalog
 
     big, small = blob(2 * MB, 1), blob(MB // 2, 2)
     server.add(source("big.onnx"), big)
@@ -258,7 +276,7 @@ def test_low_bandwidth_fetches_the_light_bundle_and_drops_the_other_downloads(
     leftover.parent.mkdir(parents=True)
     leftover.write_bytes(big[:MB])  # an earlier attempt at the big one
 
-    report = fetch(["embedder"], low_bandwidth=True, mirror=server.base, options=FAST)
+    report = run_quietly(fetch(["embedder"], low_bandwidth=True, mirror=server.base, options=FAST))
     assert report.bundles == {"embedder": "small"}
     assert (embedder_dir() / "model.onnx").read_bytes() == small
     assert not leftover.parent.exists()

@@ -20,8 +20,7 @@ from desktop_app.core.model_files.identity import (
     NotTheModel,
     identify,
 )
-from tests.core.model_files.conftest import write_catalog
-from tests.core.model_files.model_like import (
+from tests.support.model_like import (
     EXPECT_270M,
     GEMMA3_1B,
     GEMMA3_4B,
@@ -32,6 +31,7 @@ from tests.core.model_files.model_like import (
     write_graph,
     write_tokenizer,
 )
+from tests.support.toy_models import write_catalog
 
 LLM = "gemma-3-4b-it-Q4_K_M.gguf"
 

@@ -13,12 +13,13 @@ from urllib.error import URLError
 import pytest
 from click.testing import CliRunner
 
+from desktop_app.cli.models import models
 from desktop_app.core.model_files.checksums import Expected
 from desktop_app.core.model_files.downloader import download
 from desktop_app.core.model_files.offline import OFFLINE_ENV, NetworkBlocked, socket_guard
-from desktop_app.core.model_files_cli import models
-from tests.core.model_files.conftest import FAST, blob, sha256
-from tests.core.model_files.server import ModelServer
+from desktop_app.core.progress import run_quietly
+from tests.support.model_server import ModelServer
+from tests.support.toy_models import FAST, blob, sha256
 
 TEST_NET = ("203.0.113.1", 443)  # TEST-NET-3 (RFC 5737): never routed, and never tried
 
@@ -51,8 +52,8 @@ def test_loopback_stays_allowed(server: ModelServer, tmp_path: Path) -> None:
     data = blob(100_000, 1)
     server.add("a.bin", data)
     with socket_guard() as log:
-        download([server.url("a.bin")], tmp_path / "a.bin",
-                 Expected(sha256=sha256(data), size=len(data)), options=FAST)
+        run_quietly(download([server.url("a.bin")], tmp_path / "a.bin",
+                             Expected(sha256=sha256(data), size=len(data)), options=FAST))
     assert log.attempts == [] and log.loopback
 
 

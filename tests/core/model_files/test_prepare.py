@@ -15,10 +15,12 @@ from desktop_app.core.model_files.fetcher import fetch
 from desktop_app.core.model_files.locations import downloads_dir, staged_path
 from desktop_app.core.model_files.model_status import status
 from desktop_app.core.model_files.prepare import swap_dir
-from desktop_app.core.settings import embedder_dir
-from tests.core.model_files.conftest import FAST, MB, blob, sha256, source, write_catalog
-from tests.core.model_files.model_like import shipped_expect
-from tests.core.model_files.server import ModelServer
+from desktop_app.core.paths import embedder_dir
+from desktop_app.core.progress import run_quietly
+from tests.support.jobs import run
+from tests.support.model_like import shipped_expect
+from tests.support.model_server import ModelServer
+from tests.support.toy_models import FAST, MB, blob, sha256, source, write_catalog
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                    "added_tokens.json")
@@ -75,9 +77,9 @@ def test_the_real_fp32_graph_is_fetched_quantized_and_loads(
     monkeypatch.setattr(catalog_module, "CATALOG_PATH", path)
 
     steps: list[str] = []
-    report = fetch(["embedder"], mirror=server.base,
-                   options=FAST.__class__(chunk=MB, min_free=0),
-                   progress=lambda e: steps.append(e.message) if e.stage == "prepare" else None)
+    report = run(fetch(["embedder"], mirror=server.base,
+                       options=FAST.__class__(chunk=MB, min_free=0)),
+                 lambda e: steps.append(e.message) if e.stage == "prepare" else None)
     assert report.installed["embedder"] == embedder_dir()
     assert any("Kura's recipe" in s for s in steps)
     installed = {p.name for p in embedder_dir().iterdir()}
@@ -118,7 +120,7 @@ def test_a_graph_that_cannot_be_quantized_keeps_the_downloaded_files(
     monkeypatch.setattr(catalog_module, "CATALOG_PATH", path)
 
     with pytest.raises(ModelFileError, match="could not quantize"):
-        fetch(["embedder"], mirror=server.base, options=FAST)
+        run_quietly(fetch(["embedder"], mirror=server.base, options=FAST))
     assert not embedder_dir().exists()
     assert not status().can_index
     bundle = catalog.bundle("fp32")
@@ -127,7 +129,7 @@ def test_a_graph_that_cannot_be_quantized_keeps_the_downloaded_files(
 
     sent = sum(server.body_bytes(source(n)) for n in names)
     with pytest.raises(ModelFileError):
-        fetch(["embedder"], mirror=server.base, options=FAST)
+        run_quietly(fetch(["embedder"], mirror=server.base, options=FAST))
     assert sum(server.body_bytes(source(n)) for n in names) == sent  # not downloaded again
 
 

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from desktop_app.cli.models import models
 from desktop_app.core.model_files import model_status as status_module
 from desktop_app.core.model_files.fetcher import fetch
 from desktop_app.core.model_files.model_status import status, verify
-from desktop_app.core.model_files_cli import models
-from desktop_app.core.settings import embedder_dir, models_dir
-from tests.core.model_files.conftest import FAST, TOY_LLM, Toy
+from desktop_app.core.paths import embedder_dir, models_dir
+from desktop_app.core.progress import run_quietly
+from tests.support.toy_models import FAST, TOY_LLM, Toy
 
 GGUF = next(iter(TOY_LLM))
 
@@ -37,14 +38,14 @@ def test_with_nothing_there_everything_is_missing(toy: Toy) -> None:
 
 
 def test_the_embedder_alone_can_index_but_not_answer(toy: Toy) -> None:
-    fetch(["embedder"], mirror=toy.base, options=FAST)
+    run_quietly(fetch(["embedder"], mirror=toy.base, options=FAST))
     now = status()
     assert now.can_index and not now.can_answer
     assert now.embedder.bundle == "toy-embedder" and now.embedder.verified
 
 
 def test_a_changed_file_is_corrupt(toy: Toy) -> None:
-    fetch(mirror=toy.base, options=FAST)
+    run_quietly(fetch(mirror=toy.base, options=FAST))
     flip_a_byte(embedder_dir() / "model.onnx_data")
     now = status()
     assert not now.can_index and now.can_answer
@@ -54,7 +55,7 @@ def test_a_changed_file_is_corrupt(toy: Toy) -> None:
 
 def test_a_truncated_file_is_corrupt_without_hashing(toy: Toy,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    fetch(mirror=toy.base, options=FAST)
+    run_quietly(fetch(mirror=toy.base, options=FAST))
     gguf = models_dir() / GGUF
     gguf.write_bytes(gguf.read_bytes()[:1000])
     monkeypatch.setattr(status_module, "digest_file", _no_hashing)
@@ -68,14 +69,14 @@ def _no_hashing(*_args: object, **_kwargs: object) -> None:
 
 def test_status_does_not_hash_unchanged_files_but_verify_does(
         toy: Toy, monkeypatch: pytest.MonkeyPatch) -> None:
-    fetch(mirror=toy.base, options=FAST)
+    run_quietly(fetch(mirror=toy.base, options=FAST))
     # Bit rot keeps size and mtime: quick status cannot see it, verify does.
     flip_a_byte(models_dir() / GGUF, keep_mtime=True)
     real_digest = status_module.digest_file
     monkeypatch.setattr(status_module, "digest_file", _no_hashing)
     assert status().can_answer
     monkeypatch.setattr(status_module, "digest_file", real_digest)
-    checked = verify()
+    checked = run_quietly(verify())
     assert not checked.can_answer and [f.name for f in checked.corrupt] == [GGUF]
 
 
@@ -95,7 +96,7 @@ def test_files_kura_did_not_install_are_usable_but_unverified(
 
 
 def test_kura_models_status_json_and_text(toy: Toy) -> None:
-    fetch(["llm"], mirror=toy.base, options=FAST)
+    run_quietly(fetch(["llm"], mirror=toy.base, options=FAST))
     result = CliRunner().invoke(models, ["status", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
@@ -108,7 +109,7 @@ def test_kura_models_status_json_and_text(toy: Toy) -> None:
 
 
 def test_kura_models_verify_exits_1_on_damage(toy: Toy) -> None:
-    fetch(mirror=toy.base, options=FAST)
+    run_quietly(fetch(mirror=toy.base, options=FAST))
     assert CliRunner().invoke(models, ["verify"]).exit_code == 0
     flip_a_byte(embedder_dir() / "tokenizer.json", keep_mtime=True)
     result = CliRunner().invoke(models, ["verify", "--json"])
@@ -121,10 +122,10 @@ def test_a_folder_replaced_by_kuras_own_build_is_verified_not_corrupt(
         embedder_dir: Path) -> None:
     import shutil
 
-    from desktop_app.core import settings
+    from desktop_app.core import paths
     from desktop_app.core.model_files.state import State
 
-    target = settings.embedder_dir()
+    target = paths.embedder_dir()
     State().record_installed("embedder", "embedder-fp32", target,
                              {"model.onnx": {"size": 1, "sha256": "0" * 64}})
     shutil.copytree(embedder_dir, target)  # e.g. `python -m models.build --install`
@@ -133,15 +134,8 @@ def test_a_folder_replaced_by_kuras_own_build_is_verified_not_corrupt(
     assert now.embedder.bundle == "embedder-kura"
 
 
-def test_register_adds_the_models_group_to_a_cli(toy: Toy) -> None:
-    import click
+def test_kura_has_the_models_group(toy: Toy) -> None:
+    from desktop_app.cli import cli as kura
 
-    from desktop_app.core.model_files_cli import register
-
-    @click.group()
-    def kura() -> None:
-        pass
-
-    register(kura)
     result = CliRunner().invoke(kura, ["models", "status", "--json"])
     assert result.exit_code == 0 and json.loads(result.output)["can_index"] is False

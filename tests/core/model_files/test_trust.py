@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from desktop_app.cli.models import models
 from desktop_app.core.model_files import catalog as catalog_module
 from desktop_app.core.model_files.fetcher import fetch
 from desktop_app.core.model_files.identity import VERIFICATION_TEXT, NotTheModel
@@ -19,10 +20,9 @@ from desktop_app.core.model_files.importer import import_dir
 from desktop_app.core.model_files.locations import staged_path
 from desktop_app.core.model_files.model_status import status
 from desktop_app.core.model_files.state import State
-from desktop_app.core.model_files_cli import models
-from desktop_app.core.settings import embedder_dir, models_dir
-from tests.core.model_files.conftest import FAST, MB, Toy, sha256, source, write_catalog
-from tests.core.model_files.model_like import (
+from desktop_app.core.paths import embedder_dir, models_dir
+from desktop_app.core.progress import run_quietly
+from tests.support.model_like import (
     EXPECT_270M,
     TINY,
     shipped_expect,
@@ -30,7 +30,8 @@ from tests.core.model_files.model_like import (
     write_graph,
     write_tokenizer,
 )
-from tests.core.model_files.server import ModelServer
+from tests.support.model_server import ModelServer
+from tests.support.toy_models import FAST, MB, Toy, sha256, source, write_catalog
 
 GGUF = "gemma-3-4b-it-Q4_K_M.gguf"
 PINNED = VERIFICATION_TEXT["pinned"]
@@ -87,7 +88,7 @@ def test_a_download_that_is_not_the_model_is_deleted_and_fetched_afresh(
     use_catalog(tmp_path, monkeypatch, [llm_bundle(shipped_expect("llm", GGUF))])
 
     with pytest.raises(NotTheModel) as caught:
-        fetch(["llm"], mirror=server.base, options=FAST)
+        run_quietly(fetch(["llm"], mirror=server.base, options=FAST))
     message = str(caught.value)
     assert message.startswith(f"{GGUF}: This is not a Gemma 3 4B model file "
                               "(architecture: llama).")
@@ -100,7 +101,7 @@ def test_a_download_that_is_not_the_model_is_deleted_and_fetched_afresh(
     assert State().remote(f"llm/{GGUF}") is None  # the server's word is asked afresh
 
     with pytest.raises(NotTheModel):
-        fetch(["llm"], mirror=server.base, options=FAST)
+        run_quietly(fetch(["llm"], mirror=server.base, options=FAST))
     assert len(server.gets(source(GGUF))) == 2  # downloaded again, refused again
 
 
@@ -110,7 +111,7 @@ def test_a_pinned_file_that_is_not_the_model_is_refused_too(
     server.add(source(GGUF), data)
     use_catalog(tmp_path, monkeypatch, [llm_bundle(shipped_expect("llm", GGUF), pin=data)])
     with pytest.raises(NotTheModel, match=r"block_count: 2, expected 34"):
-        fetch(["llm"], mirror=server.base, options=FAST)
+        run_quietly(fetch(["llm"], mirror=server.base, options=FAST))
     assert not status().can_answer
 
 
@@ -122,7 +123,7 @@ def test_a_real_gguf_is_checked_and_status_says_so(
     real = gguf_270m()
     server.add(source(GGUF), file=real, sha256=sha256(real.read_bytes()))
     use_catalog(tmp_path, monkeypatch, [llm_bundle(EXPECT_270M)])
-    fetch(["llm"], mirror=server.base, options=FAST.__class__(chunk=MB, min_free=0))
+    run_quietly(fetch(["llm"], mirror=server.base, options=FAST.__class__(chunk=MB, min_free=0)))
 
     now = status()
     assert now.can_answer and now.llm.verification == "checked"
@@ -140,7 +141,7 @@ def test_a_real_gguf_is_checked_and_status_says_so(
 
 
 def test_pinned_files_say_verified_against_a_pinned_checksum(toy: Toy) -> None:
-    fetch(mirror=toy.base, options=FAST)
+    run_quietly(fetch(mirror=toy.base, options=FAST))
     now = status()
     assert {f.verification for f in now.files} == {"pinned"}
     assert now.embedder.verification == now.llm.verification == "pinned"
@@ -151,7 +152,7 @@ def test_pinned_files_say_verified_against_a_pinned_checksum(toy: Toy) -> None:
 
 def test_the_hubs_word_alone_is_unverified(hub_toy: Toy) -> None:
     """No pin and nothing to check the contents against: said plainly."""
-    fetch(mirror=hub_toy.base, options=FAST)
+    run_quietly(fetch(mirror=hub_toy.base, options=FAST))
     now = status()
     assert now.can_index and now.can_answer
     assert {f.verification for f in now.files} == {"unverified"}
@@ -166,7 +167,7 @@ def test_an_embedder_download_is_checked_file_by_file(
         server: ModelServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     serve_embedder(server, tmp_path / "hub")
     use_catalog(tmp_path, monkeypatch, [embedder_bundle()])
-    fetch(["embedder"], mirror=server.base, options=FAST)
+    run_quietly(fetch(["embedder"], mirror=server.base, options=FAST))
     now = status()
     assert now.can_index and now.embedder.verification == "checked"
     by_name = {f.name: f for f in now.embedder.files}
@@ -182,7 +183,7 @@ def test_a_graph_without_sentence_embedding_is_refused_and_only_it_is_fetched_ag
     serve_embedder(server, tmp_path / "hub", outputs={"last_hidden_state": 768})
     use_catalog(tmp_path, monkeypatch, [embedder_bundle()])
     with pytest.raises(NotTheModel) as caught:
-        fetch(["embedder"], mirror=server.base, options=FAST)
+        run_quietly(fetch(["embedder"], mirror=server.base, options=FAST))
     assert caught.value.problem.startswith(
         "This is not an EmbeddingGemma graph (no output sentence_embedding; "
         "its outputs: last_hidden_state).")
@@ -191,7 +192,7 @@ def test_a_graph_without_sentence_embedding_is_refused_and_only_it_is_fetched_ag
     # The hub now serves the right graph: only it is downloaded again.
     good = serve_embedder(server, tmp_path / "hub2")
     weights_before = server.body_bytes(source("onnx/model.onnx_data"))
-    fetch(["embedder"], mirror=server.base, options=FAST)
+    run_quietly(fetch(["embedder"], mirror=server.base, options=FAST))
     assert status().can_index
     assert len(server.gets(source("onnx/model.onnx"))) == 2
     assert server.body_bytes(source("onnx/model.onnx_data")) == weights_before
@@ -208,7 +209,7 @@ def test_a_tokenizer_that_is_not_gemmas_is_refused_on_import(
                                             for name, data in files.items()))
     use_catalog(tmp_path, monkeypatch, [embedder_bundle()])
 
-    report = import_dir(usb, roles=("embedder",))
+    report = run_quietly(import_dir(usb, roles=("embedder",)))
     assert not report.installed
     (rejected,) = report.rejected
     assert rejected.path == usb / "tokenizer.json"
@@ -220,7 +221,7 @@ def test_a_tokenizer_that_is_not_gemmas_is_refused_on_import(
     files["tokenizer.json"] = (usb / "tokenizer.json").read_bytes()
     (usb / "SHA256SUMS").write_text("".join(f"{sha256(data)}  {Path(name).name}\n"
                                             for name, data in files.items()))
-    report = import_dir(usb, roles=("embedder",))
+    report = run_quietly(import_dir(usb, roles=("embedder",)))
     assert set(report.installed) == {"embedder"} and not report.rejected
     assert status().embedder.verification == "checked"
     assert server.hits == []  # an import never touches the network

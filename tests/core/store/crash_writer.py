@@ -16,8 +16,9 @@ import random
 import sys
 from pathlib import Path
 
+from desktop_app.core.progress import run_quietly
 from desktop_app.core.store import Database, NewChunk, VectorIndex
-from tests.core.store.helpers import MODEL, key, vector_for
+from tests.support.store import MODEL, key, vector_for
 
 INDEX_DIM = 32
 
@@ -26,7 +27,7 @@ def main(db_path: Path, index_path: Path, seed: int) -> None:
     rng = random.Random(seed)
     db = Database(db_path)
     index = VectorIndex(index_path, INDEX_DIM, threads=1)
-    index.open_or_rebuild(db)
+    run_quietly(index.open_or_rebuild(db))
     found = db.get_collection("crash")
     cid = found.id if found else db.create_collection("crash")
     version = max((d.mtime_ns for d in db.documents(cid)), default=0)

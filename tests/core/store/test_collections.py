@@ -5,7 +5,7 @@ import os
 import pytest
 
 from desktop_app.core.store import CollectionExistsError, Database, NotFoundError
-from tests.core.store.helpers import chunks, embed_pending
+from tests.support.store import chunks, embed_pending
 
 SEP = os.sep
 

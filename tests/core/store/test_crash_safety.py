@@ -13,10 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from desktop_app.core.progress import run_quietly
 from desktop_app.core.store import Database, VectorIndex
 from tests.core.store.crash_writer import INDEX_DIM
-
-REPO = Path(__file__).resolve().parents[3]
+from tests.support.samples import REPO
 
 
 def run_and_kill(db_path: Path, index_path: Path, seed: int, rounds: int) -> int:
@@ -81,7 +81,7 @@ def test_sigkill_mid_write_leaves_old_or_new_state(tmp_path: Path) -> None:
         with Database(db_path) as db:
             check_library(db)
             index = VectorIndex(index_path, INDEX_DIM, threads=1)
-            index.open_or_rebuild(db)
+            run_quietly(index.open_or_rebuild(db))
             assert index.ids() == set(db.vector_ids().tolist())
             assert not list(tmp_path.glob("*.tmp"))
             # Orphans left by the kill are cleaned the normal way and stay in step.

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from desktop_app.core.store import Database, NewChunk, documents_repo, vectors_repo
-from tests.core.store.helpers import chunks, embed_pending, key
+from tests.support.store import chunks, embed_pending, key
 
 
 def _fts_rows(db: Database) -> dict[int, str]:

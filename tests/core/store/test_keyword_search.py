@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from desktop_app.core.store import Database, fts_query, segment
-from tests.core.store.helpers import chunks
+from tests.support.store import chunks
 
 RESET_ZH = "如何重置密码？请访问自助服务门户。"
 

@@ -8,7 +8,7 @@ import pytest
 from desktop_app.core.store import Database, SchemaTooNewError
 from desktop_app.core.store import meta as meta_keys
 from desktop_app.core.store.migrations import MIGRATIONS, migrate, schema_version
-from tests.core.store.helpers import chunks
+from tests.support.store import chunks
 
 V1_FIELDS = ("id", "collection_id", "path", "size", "mtime_ns", "content_hash", "kind", "title",
              "status", "skip_reason", "skip_message", "updated_at")

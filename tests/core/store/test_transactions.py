@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core.store import Database
-from tests.core.store.helpers import chunks
+from tests.support.store import chunks
 
 
 def test_an_exception_rolls_back_everything(db: Database) -> None:

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desktop_app.core.store import Database, IndexBuildCancelled, VectorIndex
+from desktop_app.core.progress import Progress, run_quietly
+from desktop_app.core.store import Database, VectorIndex
 from desktop_app.core.store.index_sidecar import sidecar_path
-from tests.core.store.helpers import chunks, embed_pending, embedding_like, unit_vectors
+from tests.support.store import chunks, embed_pending, embedding_like, unit_vectors
 
 DIM = 64  # small and quick; the index takes the first DIM of the 768 stored components
 
@@ -36,7 +37,7 @@ def index_path(tmp_path: Path) -> Path:
 
 def open_index(path: Path, db: Database, dim: int = DIM) -> tuple[VectorIndex, str]:
     index = VectorIndex(path, dim, threads=1)
-    report = index.open_or_rebuild(db)
+    report = run_quietly(index.open_or_rebuild(db))
     assert index.ids() == set(db.vector_ids().tolist())  # always exactly SQLite's ids
     assert report.count == len(index)
     return index, (report.reason if report.rebuilt else "")
@@ -280,23 +281,51 @@ def test_many_deletions_are_compacted(db: Database, index_path: Path) -> None:
     assert len(gone) == 1399
     index.delete(gone)
     index.save()
-    report = VectorIndex(index_path, DIM, threads=1).open_or_rebuild(db)
+    report = run_quietly(VectorIndex(index_path, DIM, threads=1).open_or_rebuild(db))
     assert report.rebuilt and report.reason == "too many deleted entries: compacting"
     assert report.count == 1
 
 
-def test_progress_and_cancel(db: Database, index_path: Path) -> None:
+def test_a_rebuild_yields_index_steps_and_stops_when_closed(db: Database,
+                                                            index_path: Path) -> None:
     fill(db, 5000)
-    calls: list[tuple[int, int]] = []
     index = VectorIndex(index_path, DIM, threads=1)
-    with pytest.raises(IndexBuildCancelled):
-        index.open_or_rebuild(db, progress=lambda d, t: calls.append((d, t)),
-                              should_stop=lambda: len(calls) >= 2)
+    job = index.open_or_rebuild(db)
+    first, second = next(job), next(job)
+    assert (first.stage, first.done, first.total) == ("index", 0, 5000)
+    assert second.stage == "index" and 0 < second.done < 5000
+    job.close()  # mid-rebuild
     assert len(index) == 0 and not index_path.exists()  # left as it was
-    calls.clear()
-    index.open_or_rebuild(db, progress=lambda d, t: calls.append((d, t)))
-    assert calls[0] == (0, 5000) and calls[-1] == (5000, 5000)
-    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    steps: list[Progress] = []
+    job = index.open_or_rebuild(db)
+    while True:
+        try:
+            steps.append(next(job))
+        except StopIteration as end:
+            report = end.value
+            break
+    assert report.rebuilt and report.reason == "no index file" and report.count == 5000
+    assert {s.stage for s in steps} == {"index"} and {s.unit for s in steps} == {"items"}
+    assert (steps[0].done, steps[0].total) == (0, 5000)
+    assert (steps[-1].done, steps[-1].total) == (5000, 5000)
+    assert [s.done for s in steps] == sorted(s.done for s in steps)
+    # What the next open finds is consistent: the file and SQLite agree.
+    assert open_index(index_path, db)[1] == ""
+
+
+def test_a_rebuild_closed_over_a_saved_index_keeps_it_and_the_next_open_reconciles(
+        db: Database, index_path: Path) -> None:
+    fill(db, 3000)
+    open_index(index_path, db)
+    good = index_path.read_bytes()
+    sidecar_path(index_path).unlink()  # untrusted: must rebuild
+    fill(db, 10, start=5000)
+    job = VectorIndex(index_path, DIM, threads=1).open_or_rebuild(db)
+    next(job), next(job)
+    job.close()
+    assert index_path.read_bytes() == good  # the closed rebuild wrote nothing
+    index, reason = open_index(index_path, db)  # rebuilds, and holds exactly SQLite's ids
+    assert reason == "index metadata missing or unreadable" and len(index) == 3010
 
 
 def test_save_is_atomic_and_leaves_no_temp_files(db: Database, index_path: Path,
@@ -339,11 +368,16 @@ def test_writes_during_a_rebuild_are_not_lost(db: Database, index_path: Path) ->
     index = VectorIndex(index_path, DIM, threads=1)
     added_mid_build: list[int] = []
 
-    def progress(done: int, total: int) -> None:
-        if done and not added_mid_build:  # the pipeline keeps going meanwhile
+    job = index.open_or_rebuild(db)
+    while True:
+        try:
+            step = next(job)
+        except StopIteration as end:
+            report = end.value
+            break
+        if step.done and not added_mid_build:  # the pipeline keeps going meanwhile
             fill(db, 10, start=1000)
             added_mid_build.extend(db.vector_ids()[-10:].tolist())
 
-    report = index.open_or_rebuild(db, progress=progress)
     assert report.rebuilt and added_mid_build
     assert index.ids() == set(db.vector_ids().tolist())

@@ -5,7 +5,7 @@ import pytest
 
 from desktop_app.core.store import Database, VectorMismatchError
 from desktop_app.core.store.vector_codec import id_stats
-from tests.core.store.helpers import MODEL, chunks, embed_pending, key, vector_for
+from tests.support.store import MODEL, chunks, embed_pending, key, vector_for
 
 MANUAL = "How to reset a password: open the self-service portal."
 

@@ -1,13 +1,9 @@
-"""``kura``: the core's command line. A client of the library, like the GUI.
-
-Every command has ``--json`` for machines; errors the user can act on are printed as one
-line (no traceback) with exit code 2.
-"""
+"""The library's commands: ``similarity``, ``add``, ``remove``, ``sync``, ``status``,
+``search`` and ``watch``. Each is a few lines over ``desktop_app.core.library``."""
 
 from __future__ import annotations
 
 import json
-import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -17,27 +13,22 @@ from typing import Any
 
 import click
 
-from desktop_app import __version__
-from desktop_app.core.cli_errors import user_errors
-from desktop_app.core.embedder import MATRYOSHKA_DIMS, Embedder
+from desktop_app.cli._common import json_option, open_library, run_job, user_errors
+from desktop_app.core.embedder import Embedder
 from desktop_app.core.errors import ModelFileError
-from desktop_app.core.library import Library, Progress
-from desktop_app.core.settings import EmbedderSettings, embedder_dir
+from desktop_app.core.library import Library, ScanCounts
+from desktop_app.core.paths import embedder_dir
+from desktop_app.core.progress import Job, Progress
+from desktop_app.core.settings import MATRYOSHKA_DIMS, EmbedderSettings
 from desktop_app.core.store import DocumentInfo
 
 
-@click.group()
-@click.version_option(__version__, prog_name="kura")
-def cli() -> None:
-    """Kura: answers about your own documents, offline."""
-
-
-@cli.command()
+@click.command()
 @click.argument("query")
 @click.argument("documents", nargs=-1, required=True)
 @click.option("--dim", type=click.Choice([str(d) for d in MATRYOSHKA_DIMS]), default="768",
               show_default=True, help="Matryoshka dimension of the vectors compared.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@json_option("Print one JSON object.")
 @user_errors
 def similarity(query: str, documents: tuple[str, ...], dim: str, as_json: bool) -> None:
     """Cosine of QUERY (query prompt) against each DOCUMENT (document prompt)."""
@@ -55,36 +46,6 @@ def similarity(query: str, documents: tuple[str, ...], dim: str, as_json: bool) 
         return
     for text, score in zip(documents, scores, strict=True):
         click.echo(f"{score:.4f}  {text}")
-
-
-def _library() -> Library:
-    return Library()
-
-
-def _run_with_progress(steps: Iterable[Progress], as_json: bool) -> None:
-    """Drive a library job: a progress bar per stage for people, silence for --json."""
-    if as_json:
-        for _ in steps:
-            pass
-        return
-    from tqdm import tqdm
-
-    bars: dict[str, tqdm] = {}
-    try:
-        for step in steps:
-            bar = bars.get(step.stage)
-            if bar is None:
-                label = {"scan": "reading files", "embed": "embedding", "index": "indexing"}
-                bar = bars[step.stage] = tqdm(desc=label.get(step.stage, step.stage),
-                                              total=step.total, unit=" items",
-                                              file=sys.stderr, leave=True)
-            if step.total is not None and bar.total != step.total:
-                bar.total = step.total
-            bar.n = step.done
-            bar.refresh()
-    finally:
-        for bar in bars.values():
-            bar.close()
 
 
 def _print_status(library: Library, as_json: bool) -> None:
@@ -122,45 +83,46 @@ def _print_status(library: Library, as_json: bool) -> None:
             click.echo(f"    {s.path}: {s.message or s.reason}")
 
 
-@cli.command()
+@click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--collection", "-c", help="Collection to add to (default: the folder's name).")
-@click.option("--json", "as_json", is_flag=True, help="Print the resulting status as JSON.")
+@json_option("Print the resulting status as JSON.")
 @user_errors
 def add(paths: tuple[Path, ...], collection: str | None, as_json: bool) -> None:
     """Add folders or files to the library and index them."""
-    library = _library()
-    _run_with_progress(library.add(paths, collection), as_json)
-    _print_status(library, as_json)
+    with open_library() as library:
+        run_job(library.add(paths, collection), as_json)
+        _print_status(library, as_json)
 
 
-@cli.command()
+@click.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 @user_errors
 def remove(path: Path, as_json: bool) -> None:
     """Stop tracking a folder; its documents leave search."""
-    removed = _library().remove(path)
+    with open_library() as library:
+        removed = library.remove(path)
     if as_json:
         click.echo(json.dumps({"removed": removed}, ensure_ascii=False))
     else:
         click.echo(f"Removed {len(removed)} documents.")
 
 
-@cli.command()
+@click.command()
 @click.option("--collection", "-c", help="Only this collection.")
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 @user_errors
 def sync(collection: str | None, as_json: bool) -> None:
     """Pick up new, changed and deleted files in every tracked folder."""
-    library = _library()
-    _run_with_progress(library.sync(collection), as_json)
-    counts = library.last_scan
-    if as_json:
-        _print_status(library, True)
-    else:
-        click.echo(f"new {counts.new}, changed {counts.changed}, unchanged {counts.unchanged}, "
-                   f"skipped {counts.skipped}, removed {counts.removed}")
+    with open_library() as library:
+        counts = run_job(library.sync(collection), as_json)
+        if as_json:
+            _print_status(library, True)
+        else:
+            click.echo(f"new {counts.new}, changed {counts.changed}, "
+                       f"unchanged {counts.unchanged}, skipped {counts.skipped}, "
+                       f"removed {counts.removed}")
 
 
 def _iso(timestamp: float | None) -> str | None:
@@ -226,38 +188,39 @@ def _print_documents(documents: Sequence[DocumentInfo], as_json: bool) -> None:
                 click.echo(f"        {doc.message}")
 
 
-@cli.command()
+@click.command()
 @click.option("--documents", "list_documents", is_flag=True,
               help="List every document: its state, passages, when read and when embedded.")
 @click.option("--collection", "-c",
               help="Only the documents of this collection (implies --documents).")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print JSON (times in ISO-8601, UTC).")
+@json_option("Print JSON (times in ISO-8601, UTC).")
 @user_errors
 def status(list_documents: bool, collection: str | None, as_json: bool) -> None:
     """Collections, documents, passages, skipped files and index health."""
-    library = _library()
-    if list_documents or collection is not None:
-        _print_documents(library.documents(collection), as_json)
-        return
-    try:
-        library.open_index()  # verifies the index against SQLite (needs the embedder)
-    except ModelFileError as err:
-        click.echo(f"kura: index not checked: {err}", err=True)
-    _print_status(library, as_json)
+    with open_library() as library:
+        if list_documents or collection is not None:
+            _print_documents(library.documents(collection), as_json)
+            return
+        try:
+            # Verifies the index against SQLite (needs the embedder); a rebuild shows.
+            run_job(library.open_index(), as_json)
+        except ModelFileError as err:
+            click.echo(f"kura: index not checked: {err}", err=True)
+        _print_status(library, as_json)
 
 
-@cli.command()
+@click.command()
 @click.argument("query")
 @click.option("-k", default=10, show_default=True, help="How many passages.")
 @click.option("--collection", "-c", "collections", multiple=True,
               help="Search only this collection (repeatable).")
-@click.option("--json", "as_json", is_flag=True)
+@json_option()
 @user_errors
 def search(query: str, k: int, collections: tuple[str, ...], as_json: bool) -> None:
     """Find the passages that match QUERY, by meaning and by keywords."""
-    library = _library()
-    response = library.search(query, k=k, collections=list(collections) or None)
+    with open_library() as library:
+        run_job(library.open_index(), as_json)  # a rebuild shows, and Ctrl+C stops it
+        response = library.search(query, k=k, collections=list(collections) or None)
     if as_json:
         click.echo(json.dumps({
             "query": query,
@@ -284,8 +247,8 @@ def _sync_report(steps: Iterable[Progress], collection: str | None) -> dict[str,
     changes: dict[str, list[str]] = {k: [] for k in ("new", "changed", "skipped", "removed")}
     unchanged = embedded = 0
     for step in steps:
-        if step.stage == "scan" and step.path is not None and step.message in changes:
-            changes[step.message].append(step.path)
+        if step.stage == "scan" and step.item is not None and step.message in changes:
+            changes[step.message].append(step.item)
         elif step.stage == "scan" and step.message == "unchanged":
             unchanged += 1
         elif step.stage == "embed":
@@ -294,53 +257,45 @@ def _sync_report(steps: Iterable[Progress], collection: str | None) -> dict[str,
             "passages_embedded": embedded, "finished_at": _iso(datetime.now(UTC).timestamp())}
 
 
-@cli.command()
+class _Syncing:
+    """Whether watch mode is in the middle of a sync. Ctrl+C then stops that sync and exits
+    130, as in ``kura sync``; at any other moment it is how watching ends (exit 0: nothing
+    is left to resume). A sync counts as over once its last step is done, before its
+    report is printed."""
+
+    def __init__(self) -> None:
+        self.busy = False
+
+    def track(self, steps: Job[ScanCounts]) -> Job[ScanCounts]:
+        self.busy = True
+        counts = yield from steps
+        self.busy = False
+        return counts
+
+
+@click.command()
 @click.option("--collection", "-c", help="Only this collection.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON object per sync (what changed), one per line.")
+@json_option("Print one JSON object per sync (what changed), one per line.")
 @user_errors
 def watch(collection: str | None, as_json: bool) -> None:
     """Keep the library in sync while files change (Ctrl+C to stop)."""
     from desktop_app.core.watch import watch_library
 
-    library = _library()
-
-    def run(steps: Iterable[Progress], name: str | None) -> None:
+    def run(steps: Job[ScanCounts], name: str | None) -> None:
         if as_json:
             click.echo(json.dumps(_sync_report(steps, name), ensure_ascii=False))
         else:
-            _run_with_progress(steps, False)
+            run_job(steps, False)
 
     def ready() -> None:
         click.echo("Watching for changes; press Ctrl+C to stop.", err=True)
 
-    try:
-        run(library.sync(collection), collection)
-        for job in watch_library(library, collection, on_ready=ready):
-            run(job, job.collection)
-    except KeyboardInterrupt:
-        pass
-
-
-def _register_subcommands() -> None:
-    from desktop_app.core.answer_cli import register as register_answers
-    from desktop_app.core.model_files_cli import register as register_models
-
-    register_answers(cli)
-    register_models(cli)
-
-
-_register_subcommands()
-
-
-def main() -> None:
-    # Before anything can import huggingface_hub or a telemetry-minded library: after
-    # the first launch nothing in Kura may touch the network.
-    from desktop_app.core.model_files import enable_offline
-
-    enable_offline()
-    cli()
-
-
-if __name__ == "__main__":
-    main()
+    syncing = _Syncing()
+    with open_library() as library:
+        try:
+            run(syncing.track(library.sync(collection)), collection)
+            for job in watch_library(library, collection, on_ready=ready):
+                run(syncing.track(job.steps), job.collection)
+        except KeyboardInterrupt:
+            if syncing.busy:
+                raise

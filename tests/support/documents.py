@@ -1,4 +1,5 @@
-"""Real documents for the ingest tests, written by the libraries that produce them."""
+"""Real documents (PDF, Office, EPUB, ...) for the tests that read files, written by the
+libraries that produce them."""
 
 from __future__ import annotations
 

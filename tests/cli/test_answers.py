@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
 
-from desktop_app.core import answer_cli
+from desktop_app.cli import answers, cli
 from desktop_app.core.library import Library
 
 
 @pytest.fixture
 def kura(kb_library: Library, gguf_270m: Path, monkeypatch: pytest.MonkeyPatch) -> click.Group:
-    """A ``kura`` group with the answering commands, on the session's library (its
-    embedder already loaded) and the test model."""
-
-    @click.group()
-    def group() -> None:
-        pass
-
-    answer_cli.register(group)
-    monkeypatch.setattr(answer_cli, "_library", lambda: kb_library)
+    """``kura`` on the session's library (its embedder already loaded; the session
+    closes it, not the command) and the test model."""
+    monkeypatch.setattr(answers, "open_library", lambda: nullcontext(kb_library))
     monkeypatch.setenv("KURA_LLM_PATH", str(gguf_270m))
-    return group
+    return cli
 
 
 def test_ask_json_is_one_object(kura: click.Group) -> None:

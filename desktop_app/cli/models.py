@@ -1,48 +1,23 @@
 """``kura models ...``: status, fetch, import, verify. A client of
-``desktop_app.core.model_files``, like the GUI.
-
-Exposed as a click group through ``register(cli)``; ``desktop_app.core.cli`` wires it.
-"""
+``desktop_app.core.model_files``, like the GUI."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import click
 
-from desktop_app.core.cli_errors import user_errors
+from desktop_app.cli._common import ExitCode, json_option, run_job, user_errors
 from desktop_app.core.model_files.catalog import ROLES, Role
-from desktop_app.core.model_files.errors import Cancelled
 from desktop_app.core.model_files.fetcher import fetch, plan
 from desktop_app.core.model_files.importer import import_dir
 from desktop_app.core.model_files.model_status import ModelsStatus, status, verify
-from desktop_app.core.model_files.progress import Progress, format_bytes
+from desktop_app.core.progress import format_bytes
 
 ROLE_TITLES = {"embedder": "Embedder (search)", "llm": "Language model (answers)"}
-
-
-def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The shared ``user_errors``, plus what a download adds: a cancelled or interrupted
-    fetch exits 130 and says how to resume."""
-    reporting = user_errors(func)
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return reporting(*args, **kwargs)
-        except Cancelled as exc:
-            click.echo(f"kura: {exc}", err=True)
-            sys.exit(130)
-        except KeyboardInterrupt:
-            click.echo("kura: stopped; run the same command again to resume", err=True)
-            sys.exit(130)
-
-    return wrapper
 
 
 @click.group("models")
@@ -50,13 +25,9 @@ def models() -> None:
     """The model files: what is there, fetch them, import them, verify them."""
 
 
-def register(cli_group: click.Group) -> None:
-    cli_group.add_command(models)
-
-
 @models.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@_user_errors
+@json_option("Print one JSON object.")
+@user_errors
 def status_command(as_json: bool) -> None:
     """What is present and verified, what is missing, what is damaged; and per file
     whether it was verified against a pinned checksum or checked on first use."""
@@ -64,15 +35,14 @@ def status_command(as_json: bool) -> None:
 
 
 @models.command("verify")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@_user_errors
+@json_option("Print one JSON object.")
+@user_errors
 def verify_command(as_json: bool) -> None:
     """Hash every model file again (exit code 1 if anything is missing or damaged)."""
-    with _Bars(quiet=as_json) as bars:
-        result = verify(progress=bars.update)
+    result = run_job(verify(), as_json)
     _print_status(result, as_json)
     if result.missing or result.corrupt:
-        sys.exit(1)
+        sys.exit(ExitCode.FAILED)
 
 
 @models.command("fetch")
@@ -83,8 +53,8 @@ def verify_command(as_json: bool) -> None:
 @click.option("--low-bandwidth", is_flag=True,
               help="Embedder: the prebuilt 4-bit model (about 230 MB instead of 1.27 GB); "
                    "it loses about 3% cosine to fp32, Kura's own recipe about 0.5%.")
-@click.option("--json", "as_json", is_flag=True, help="No progress bars; print a JSON report.")
-@_user_errors
+@json_option("No progress bars; print a JSON report.")
+@user_errors
 def fetch_command(mirror: str | None, only: str | None, low_bandwidth: bool,
                   as_json: bool) -> None:
     """Download what is missing or damaged (resumes an interrupted download)."""
@@ -97,9 +67,7 @@ def fetch_command(mirror: str | None, only: str | None, low_bandwidth: bool,
             click.echo(f"{ROLE_TITLES[bundle.role]}: {bundle.summary or bundle.id}", err=True)
             if bundle.quality:
                 click.echo(f"    quality: {bundle.quality}", err=True)
-    with _Bars(quiet=as_json) as bars:
-        report = fetch(roles, low_bandwidth=low_bandwidth, mirror=mirror,
-                       progress=bars.update)
+    report = run_job(fetch(roles, low_bandwidth=low_bandwidth, mirror=mirror), as_json)
     if as_json:
         click.echo(json.dumps({
             "installed": {r: str(p) for r, p in report.installed.items()},
@@ -114,12 +82,11 @@ def fetch_command(mirror: str | None, only: str | None, low_bandwidth: bool,
 
 @models.command("import")
 @click.argument("folder", type=click.Path(path_type=Path, exists=True, file_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@_user_errors
+@json_option("Print one JSON object.")
+@user_errors
 def import_command(folder: Path, as_json: bool) -> None:
     """Copy model files from FOLDER (e.g. a USB stick), checking every checksum."""
-    with _Bars(quiet=as_json) as bars:
-        report = import_dir(folder, progress=bars.update)
+    report = run_job(import_dir(folder), as_json)
     if as_json:
         click.echo(json.dumps({
             "installed": {r: str(p) for r, p in report.installed.items()},
@@ -139,7 +106,7 @@ def import_command(folder: Path, as_json: bool) -> None:
         for rejected in report.rejected:
             click.echo(f"refused {rejected.path}: {rejected.problem}", err=True)
     if report.rejected:
-        sys.exit(2)
+        sys.exit(ExitCode.CANNOT_RUN)
 
 
 def _print_status(result: ModelsStatus, as_json: bool) -> None:
@@ -163,46 +130,3 @@ def _print_status(result: ModelsStatus, as_json: bool) -> None:
     if not (result.can_index and result.can_answer):
         click.echo("Get the missing files with `kura models fetch`, or from a folder or USB "
                    "stick with `kura models import DIR`.")
-
-
-class _Bars:
-    """A tqdm bar per file on stderr; prepare steps as plain lines."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self._bar: Any = None
-        self._key: tuple[str, str] | None = None
-
-    def __enter__(self) -> _Bars:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._close()
-
-    def update(self, event: Progress) -> None:
-        if self.quiet:
-            return
-        if event.stage in ("prepare", "install", "probe") or event.message:
-            if event.message and event.stage != "probe":  # one HEAD per file: not news
-                self._close()
-                click.echo(f"{event.name}: {event.message}", err=True)
-            return
-        key = (event.stage, event.name)
-        if key != self._key:
-            self._close()
-            from tqdm import tqdm
-
-            label = {"download": "downloading", "copy": "copying", "verify": "checking"}
-            self._bar = tqdm(desc=f"{label.get(event.stage, event.stage)} {event.name}",
-                             total=event.total, unit="B", unit_scale=True,
-                             unit_divisor=1000, file=sys.stderr, leave=False)
-            self._key = key
-        if event.total is not None and self._bar.total != event.total:
-            self._bar.total = event.total
-        self._bar.n = event.done
-        self._bar.refresh()
-
-    def _close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-        self._bar, self._key = None, None

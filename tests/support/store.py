@@ -1,4 +1,4 @@
-"""Test helpers for the store.
+"""Stand-in chunks and vectors for tests of the store, and of what sits on it.
 
 No embedding model is needed here: a "vector" is a deterministic pseudo-random unit
 vector derived from the embed_key, and an embed_key is the sha256 of the chunk text.
@@ -10,10 +10,11 @@ import hashlib
 
 import numpy as np
 
+from desktop_app.core.settings import MATRYOSHKA_DIMS
 from desktop_app.core.store import Database, NewChunk
 
 MODEL = "test-model"
-FULL_DIM = 768
+FULL_DIM = MATRYOSHKA_DIMS[0]
 
 
 def key(text: str) -> str:

@@ -1,10 +1,9 @@
 """``kura ask`` and ``kura chat``: the answering commands, a client of ``core.answer``.
 
-They live apart from ``cli.py`` and are attached with ``register(cli)``. Output follows
-the rest of the CLI: text for people (the answer streams as it is written, the sources
-after it), one JSON object per answer with ``--json``, and errors the user can act on as
-one line with exit code 2. Ctrl+C stops the answer being written (the model stays
-loaded: in ``chat`` the next question works).
+Output follows the rest of the CLI: text for people (the answer streams as it is
+written, the sources after it), one JSON object per answer with ``--json``. Ctrl+C stops
+the answer being written (the model stays loaded: in ``chat`` the next question works);
+before retrieval has finished there is no answer to show, and it exits 130.
 """
 
 from __future__ import annotations
@@ -14,15 +13,11 @@ import sys
 
 import click
 
+from desktop_app.cli._common import json_option, open_library, user_errors
 from desktop_app.core.answer import Answer, Answerer, AnswerStream, Conversation, Source
-from desktop_app.core.answer.gguf import check_gguf
 from desktop_app.core.answer.settings import AnswerSettings, LLMSettings
-from desktop_app.core.cli_errors import user_errors
+from desktop_app.core.gguf import check_gguf
 from desktop_app.core.library import Library
-
-
-def _library() -> Library:
-    return Library()
 
 
 def _answerer(library: Library, max_tokens: int | None) -> Answerer:
@@ -56,9 +51,10 @@ def _print_answer(stream: AnswerStream, as_json: bool) -> Answer:
     except KeyboardInterrupt:
         stream.cancel()
         stream.close()
+        if stream.answer is None:  # stopped before retrieval finished: nothing to show
+            raise
     answer = stream.answer
-    if answer is None:  # interrupted before retrieval finished
-        raise click.Abort
+    assert answer is not None  # a stream that ran to its end has its answer
     if as_json:
         click.echo(json.dumps(answer.as_dict(), ensure_ascii=False))
         return answer
@@ -86,26 +82,32 @@ def _print_answer(stream: AnswerStream, as_json: bool) -> Answer:
 @click.argument("question")
 @click.option("--collection", "-c", "collections", multiple=True,
               help="Answer only from this collection (repeatable).")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON object: answer, sources, declined, collections, timings.")
+@json_option("Print one JSON object: answer, sources, declined, collections, timings.")
 @_max_tokens
 @user_errors
 def ask(question: str, collections: tuple[str, ...], as_json: bool,
         max_tokens: int | None) -> None:
     """Answer QUESTION from your documents, citing them."""
-    answerer = _answerer(_library(), max_tokens)
-    _print_answer(answerer.ask(question, list(collections) or None), as_json)
+    with open_library() as library:
+        answerer = _answerer(library, max_tokens)
+        _print_answer(answerer.ask(question, list(collections) or None), as_json)
 
 
 @click.command()
 @click.option("--collection", "-c", "collections", multiple=True,
               help="Answer only from this collection (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per answer.")
+@json_option("One JSON object per answer.")
 @_max_tokens
 @user_errors
 def chat(collections: tuple[str, ...], as_json: bool, max_tokens: int | None) -> None:
     """Ask questions in a row; follow-ups may refer to earlier ones. 'exit' or Ctrl+D ends."""
-    conversation = Conversation(_answerer(_library(), max_tokens), list(collections) or None)
+    with open_library() as library:
+        conversation = Conversation(_answerer(library, max_tokens), list(collections) or None)
+        _answer_lines(conversation, as_json)
+
+
+def _answer_lines(conversation: Conversation, as_json: bool) -> None:
+    """Answer each line of stdin, until 'exit', Ctrl+D or Ctrl+C at the prompt."""
     stdin = sys.stdin
     interactive = stdin.isatty()
     if interactive:
@@ -125,9 +127,3 @@ def chat(collections: tuple[str, ...], as_json: bool, max_tokens: int | None) ->
         if question.casefold() in {"exit", "quit"}:
             break
         _print_answer(conversation.ask(question), as_json)
-
-
-def register(cli_group: click.Group) -> None:
-    """Attach ``ask`` and ``chat`` to the ``kura`` command group."""
-    cli_group.add_command(ask)
-    cli_group.add_command(chat)

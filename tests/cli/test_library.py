@@ -1,4 +1,5 @@
-"""``kura`` as a user runs it: a real subprocess on the real model."""
+"""The library's commands: ``kura`` as a user runs it (a real subprocess on the real
+model), and how it ends on Ctrl+C or an error (in this process, through click)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,22 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 import pytest
+from click.testing import CliRunner
 
-from tests.core.test_embedder import RED_PLANET_DOCS, RED_PLANET_QUERY
+from desktop_app.cli import cli
+from desktop_app.core.library import Library
+from desktop_app.core.progress import Progress
+from tests.support.samples import CORP_KB, RED_PLANET_DOCS, RED_PLANET_QUERY
 
 
 def kura(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "desktop_app.core.cli", *args],
+    return subprocess.run([sys.executable, "-m", "desktop_app.cli", *args],
                           capture_output=True, text=True, env=env, timeout=300)
 
 
@@ -52,8 +58,6 @@ def test_missing_model_is_a_one_line_error(cli_env: dict[str, str], tmp_path: Pa
 
 
 def test_add_search_status_remove_round_trip(cli_env: dict[str, str], tmp_path: Path) -> None:
-    from tests.core.test_library import CORP_KB
-
     env = dict(cli_env, KURA_HOME=str(tmp_path / "home"))
     folder = CORP_KB / "IT 与安全"
     added = kura("add", str(folder), "--json", env=env)
@@ -108,7 +112,7 @@ def _stored_library(root: Path) -> dict[str, Path]:
     (which needs no model) runs without one: Handbook has an embedded file, one read but
     not embedded, and a skipped one; Finance one embedded file."""
     from desktop_app.core.store import Database
-    from tests.core.store.helpers import chunks, embed_pending
+    from tests.support.store import chunks, embed_pending
 
     folders = {"Handbook": root / "Handbook", "Finance": root / "Finance"}
     with Database(root / "home" / "library.sqlite3") as db:
@@ -254,7 +258,7 @@ def test_watch_json_prints_one_object_per_sync(cli_env: dict[str, str],
     (folder / "hours.md").write_text("The office opens at nine.", encoding="utf-8")
     env = dict(cli_env, KURA_HOME=str(tmp_path / "home"))
     assert kura("add", str(folder), "--json", env=env).returncode == 0
-    proc = subprocess.Popen([sys.executable, "-m", "desktop_app.core.cli", "watch", "--json"],
+    proc = subprocess.Popen([sys.executable, "-m", "desktop_app.cli", "watch", "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         out, err = _lines(proc.stdout), _lines(proc.stderr)  # type: ignore[arg-type]
@@ -276,3 +280,49 @@ def test_watch_json_prints_one_object_per_sync(cli_env: dict[str, str],
         proc.wait(timeout=60)
     assert proc.returncode == 0
     assert out.empty()  # nothing but the two JSON lines on stdout
+
+
+# -- Ctrl+C and exit codes, in this process ---------------------------------------------
+
+
+def test_ctrl_c_in_add_exits_130_and_says_how_to_resume(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, closed_libraries: list[Library]) -> None:
+    def add_until_ctrl_c(self: Library, paths: object, collection: object) -> Iterator[Progress]:
+        yield Progress("scan", 0, 2, item=str(tmp_path))
+        raise KeyboardInterrupt  # what Ctrl+C raises in the middle of a job
+
+    monkeypatch.setattr(Library, "add", add_until_ctrl_c)
+    result = CliRunner().invoke(cli, ["add", str(tmp_path)])
+    assert result.exit_code == 130
+    assert result.stderr.endswith("Stopped; run the same command again to resume.\n")
+    assert "Aborted!" not in result.output
+    assert len(closed_libraries) == 1
+
+
+def test_an_unknown_collection_exits_2(closed_libraries: list[Library]) -> None:
+    result = CliRunner().invoke(cli, ["sync", "--collection", "nope"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("kura: ") and "nope" in result.stderr
+    assert len(closed_libraries) == 1
+
+
+@pytest.mark.parametrize(("ctrl_c_during", "code"), [("the wait for changes", 0),
+                                                      ("a sync", 130)])
+def test_ctrl_c_ends_watch_with_0_unless_a_sync_was_running(
+        ctrl_c_during: str, code: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    def sync(self: Library, collection: object) -> Iterator[Progress]:
+        yield Progress("scan", 0, 1)
+        if ctrl_c_during == "a sync":
+            raise KeyboardInterrupt
+
+    def watch_library(library: Library, collection: object, on_ready: Callable[[], None]
+                      ) -> Iterator[object]:
+        on_ready()
+        raise KeyboardInterrupt
+        yield  # a generator, like the real one
+
+    monkeypatch.setattr(Library, "sync", sync)
+    monkeypatch.setattr("desktop_app.core.watch.watch_library", watch_library)
+    result = CliRunner().invoke(cli, ["watch", "--json"])
+    assert result.exit_code == code
+    assert ("Stopped; run the same command again to resume." in result.stderr) == bool(code)

@@ -1,0 +1,193 @@
+"""What every ``kura`` command shares: how it ends, how it opens the library, ``--json``,
+and its progress bars. Command modules import this and nothing of each other.
+
+Exit codes (the README's "The document library" repeats this table):
+
+====  ===================================================================================
+code  meaning
+====  ===================================================================================
+0     done, also when some files were skipped (they are listed, each with its reason)
+1     failed: an unexpected error (with its traceback), or ``kura models verify`` found a
+      missing or damaged file
+2     could not run: bad input, a missing model file, an unknown collection (every
+      ``KuraError``; click's own usage errors exit 2 as well)
+130   stopped by Ctrl+C (or a cancelled job): what was done is kept, and running the
+      same command again resumes it. Ctrl+C while ``kura watch`` waits for changes is
+      how watching ends: 0
+====  ===================================================================================
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import IntEnum
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from desktop_app.core.errors import KuraError
+from desktop_app.core.library import Library
+from desktop_app.core.progress import Cancelled, Job, Progress
+
+
+class ExitCode(IntEnum):
+    DONE = 0
+    FAILED = 1
+    CANNOT_RUN = 2
+    STOPPED = 130  # 128 + SIGINT, what shells report for a program stopped by Ctrl+C
+
+
+STOPPED = "Stopped; run the same command again to resume."
+
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
+Summary = TypeVar("Summary")
+Decorated = TypeVar("Decorated", bound=Callable[..., Any])
+
+
+def user_errors(command: Callable[Params, Result]) -> Callable[Params, Result]:
+    """Turn what a person can act on into one line on stderr and the exit code of the
+    table above; anything else keeps its traceback (exit 1), because it is a bug.
+
+    Catching Ctrl+C here, inside the command, keeps click from printing "Aborted!" and
+    exiting 1: a stopped job is not a failed one."""
+
+    @wraps(command)
+    def run(*args: Params.args, **kwargs: Params.kwargs) -> Result:
+        try:
+            return command(*args, **kwargs)
+        except Cancelled as exc:
+            click.echo(f"kura: {exc}", err=True)
+            sys.exit(ExitCode.STOPPED)
+        except KuraError as exc:
+            click.echo(f"kura: {exc}", err=True)
+            sys.exit(ExitCode.CANNOT_RUN)
+        except KeyboardInterrupt:
+            click.echo(STOPPED, err=True)
+            sys.exit(ExitCode.STOPPED)
+
+    return run
+
+
+def json_option(text: str = "Print JSON instead of text.") -> Callable[[Decorated], Decorated]:
+    """``--json``, passed as ``as_json``: every command has it but ``kura app`` and
+    ``kura selftest``."""
+    return click.option("--json", "as_json", is_flag=True, help=text)
+
+
+@contextmanager
+def open_library() -> Iterator[Library]:
+    """The library in the data dir for one command, closed however the command ends
+    (a changed vector index is saved, SQLite is closed)."""
+    library = Library()
+    try:
+        yield library
+    finally:
+        library.close()
+
+
+# -- progress ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BarState:
+    """One progress step as the terminal draws it. Steps with the same ``key`` move one
+    bar; a new key closes the bar before it and opens the next."""
+
+    key: tuple[str, ...]
+    label: str
+    done: int
+    total: int | None
+    in_bytes: bool = False  # scaled byte counts (12.3MB, 4.56MB/s) instead of items
+    keep: bool = True  # leave the finished bar on screen
+
+
+LABELS = {"scan": "reading files", "embed": "embedding", "index": "indexing",
+          "download": "downloading", "copy": "copying", "verify": "checking"}
+
+
+def bar_state(step: Progress) -> BarState | str | None:
+    """What the terminal shows for one step. Counted items (files, passages, vectors) get
+    a bar per stage, kept on screen as the job's summary; bytes a bar per stage and file
+    (cleared when done); news about a model file (preparing, installing, retrying) a
+    line; a probe nothing (one per file: not news)."""
+    if step.stage == "probe":
+        return None
+    label = LABELS.get(step.stage, step.stage)
+    if step.unit == "items" and step.stage in ("scan", "embed", "index"):
+        # A scan step's message is what became of its file: the bar says enough.
+        return BarState((step.stage,), label, step.done, step.total)
+    if step.message:
+        return f"{step.item}: {step.message}"
+    if step.stage in ("prepare", "install"):
+        return None
+    return BarState((step.stage, step.item or ""), f"{label} {step.item}", step.done,
+                    step.total, in_bytes=step.unit == "bytes", keep=False)
+
+
+class ProgressBars:
+    """The CLI's one progress renderer: one tqdm bar at a time on stderr, lines of news
+    between bars (a line repeated while a job waits is printed once), nothing at all when
+    ``quiet`` (``--json``: stdout stays pure JSON)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self._bar: Any = None
+        self._key: tuple[str, ...] | None = None
+        self._news: str | None = None
+
+    def __enter__(self) -> ProgressBars:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._close()
+
+    def show(self, step: Progress) -> None:
+        """Draw one step."""
+        shown = None if self.quiet else bar_state(step)
+        if shown is None:
+            return
+        if isinstance(shown, str):
+            if shown != self._news:
+                self._close()
+                click.echo(shown, err=True)
+                self._news = shown
+            return
+        self._news = None
+        if self._bar is None or shown.key != self._key:
+            self._close()
+            from tqdm import tqdm
+
+            self._bar = tqdm(desc=shown.label, total=shown.total,
+                             unit="B" if shown.in_bytes else " items",
+                             unit_scale=shown.in_bytes, unit_divisor=1000,
+                             file=sys.stderr, leave=shown.keep)
+            self._key = shown.key
+        if shown.total is not None and self._bar.total != shown.total:
+            self._bar.total = shown.total
+        self._bar.n = shown.done
+        self._bar.refresh()
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        self._bar, self._key = None, None
+
+
+def run_job(job: Job[Summary], as_json: bool) -> Summary:
+    """Drive a job to its end (bars for people, silence for ``--json``); its summary.
+    However it ends (Ctrl+C too), the job is closed, so its own clean-up runs."""
+    with ProgressBars(quiet=as_json) as bars:
+        try:
+            while True:
+                try:
+                    step = next(job)
+                except StopIteration as end:
+                    return end.value
+                bars.show(step)
+        finally:
+            job.close()
