@@ -315,6 +315,7 @@ def rss_worker(db_path: str, index_path: str, dim: int) -> None:
     before = rss_mb()
     index = VectorIndex(Path(index_path), dim)
     report = run_quietly(index.open_or_rebuild(db))
+    assert report is not None  # it waits for the lock, so it always opens
     after = rss_mb()
     print(json.dumps({"rss_growth_mb": after - before, "rebuilt": report.rebuilt,
                       "count": report.count}))

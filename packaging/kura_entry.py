@@ -13,7 +13,7 @@ def _run() -> int:
     except BaseException as exc:
         try:
             from desktop_app.core.logs import log_exception, setup_logging
-            from desktop_app.core.settings import data_dir
+            from desktop_app.core.paths import data_dir
 
             path = setup_logging(data_dir())
             log_exception(exc, "start-up (import)")

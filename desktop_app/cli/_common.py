@@ -162,7 +162,9 @@ class ProgressBars:
             self._close()
             from tqdm import tqdm
 
-            self._bar = tqdm(desc=shown.label, total=shown.total,
+            # initial: tqdm's rate counts from here, so a resumed download does not
+            # show the bytes already on disk as if they came in this second.
+            self._bar = tqdm(desc=shown.label, total=shown.total, initial=shown.done,
                              unit="B" if shown.in_bytes else " items",
                              unit_scale=shown.in_bytes, unit_divisor=1000,
                              file=sys.stderr, leave=shown.keep)

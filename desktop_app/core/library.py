@@ -98,20 +98,23 @@ class Library:
                                     self.settings.chunk_overlap)
         return self._chunker
 
-    def open_index(self) -> Job[OpenReport | None]:
+    def open_index(self, wait: bool = True) -> Job[OpenReport | None]:
         """Make the hnswlib cache agree with SQLite (rebuilding it if needed, with
         "index" steps); its report, or None when it was already open.
 
         Vectors made by another model are dropped first: they must be re-embedded,
         never mixed with this model's. Closed mid-rebuild, the index stays closed and
-        the next call rebuilds it.
+        the next call rebuilds it. ``wait=False``: if another open is under way (a job
+        paused in its rebuild holds it), return at once instead of waiting for it.
         """
         if self._index_open:
             return None
         stored = self.db.vector_model_id()
         if stored is not None and stored != self.embedder.model_id:
             self.db.reset_vectors()
-        report = yield from self.index.open_or_rebuild(self.db)
+        report = yield from self.index.open_or_rebuild(self.db, wait=wait)
+        if report is None:  # another open is under way, perhaps paused by its worker
+            return None
         self._index_open = True
         return report
 
@@ -245,7 +248,10 @@ class Library:
     def search(
         self, query: str, k: int = 10, collections: list[str] | None = None
     ) -> SearchResponse:
-        run_quietly(self.open_index())
+        # Never wait for an open that another job is running: that job may be paused
+        # mid-rebuild (the window pauses indexing while it answers) and would hold the
+        # search forever. Until it finishes, search uses the graph held now.
+        run_quietly(self.open_index(wait=False))
         return hybrid_search(self.db, self.index, self.embedder, query, collections,
                              SearchOptions(k=k))
 
@@ -349,28 +355,32 @@ class Library:
         meter = RateMeter()
         model_id = self.embedder.model_id
         since_save = 0
-        while True:
-            if should_stop and should_stop():
-                break
-            pending = self.db.pending_embed_keys(limit=self.settings.embed_batch)
-            if not pending:
-                break
-            vectors = self.embedder.embed_documents([p.text for p in pending],
-                                                    titles=[p.title for p in pending])
-            ids = self.db.add_vectors(model_id, [
-                (p.embed_key, v) for p, v in zip(pending, vectors, strict=True)
-            ])
-            by_key = {p.embed_key: v for p, v in zip(pending, vectors, strict=True)}
-            if ids:
-                self.index.add(list(ids.values()), [by_key[k] for k in ids])
-            done += len(pending)
-            since_save += len(pending)
-            if since_save >= self.settings.save_every:
-                self.index.save()
-                since_save = 0
-            rate, eta = meter.measure(done, max(total, done))
-            yield Progress("embed", done, max(total, done), rate=rate, eta=eta)
-        self.index.save()
+        # Saved however the job ends (finished, stopped, closed by the window): a stop
+        # never leaves up to a save's worth of vectors for a full rebuild to recover.
+        try:
+            while True:
+                if should_stop and should_stop():
+                    break
+                pending = self.db.pending_embed_keys(limit=self.settings.embed_batch)
+                if not pending:
+                    break
+                vectors = self.embedder.embed_documents([p.text for p in pending],
+                                                        titles=[p.title for p in pending])
+                ids = self.db.add_vectors(model_id, [
+                    (p.embed_key, v) for p, v in zip(pending, vectors, strict=True)
+                ])
+                by_key = {p.embed_key: v for p, v in zip(pending, vectors, strict=True)}
+                if ids:
+                    self.index.add(list(ids.values()), [by_key[k] for k in ids])
+                done += len(pending)
+                since_save += len(pending)
+                if since_save >= self.settings.save_every:
+                    self.index.save()
+                    since_save = 0
+                rate, eta = meter.measure(done, max(total, done))
+                yield Progress("embed", done, max(total, done), rate=rate, eta=eta)
+        finally:
+            self.index.save()
         return done
 
     def _drop_orphans(self) -> None:

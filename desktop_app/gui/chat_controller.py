@@ -54,6 +54,9 @@ class ChatController(QObject):
         self._files = CallLane(self)
         self._listed: list[Chat] = []  # as the last refresh found them
         self._view = 0  # counts the conversations shown: a save may come back too late
+        # The conversation the user asked for last: a file read that comes back after
+        # another click (New chat, another conversation) must not replace it.
+        self._wanted: str | None = None
         self._conversations: dict[str, Conversation] = {}
         self._asking = False
         self._stream: AnswerStream | None = None
@@ -109,6 +112,7 @@ class ChatController(QObject):
         self._files.run(self.store.list, on_result=self._on_listed, on_error=self._file_failed)
 
     def open_chat(self, chat_id: str) -> None:
+        self._wanted = chat_id
         self._files.run(lambda: self.store.get(chat_id), on_result=self._on_opened,
                         on_error=self._file_failed)
 
@@ -150,12 +154,15 @@ class ChatController(QObject):
         self.chats_changed.emit(chats)
 
     def _on_opened(self, chat: Chat) -> None:
+        if chat.id != self._wanted:
+            return  # the user has moved on since asking for it
         self._show(chat)
         if chat.id == self._answer_chat_id:  # still being answered: show it so far
             self.answer_resumed.emit(self._partial)
 
     def _show(self, chat: Chat | None) -> None:
         self._view += 1
+        self._wanted = chat.id if chat else None
         self.current = chat
         self.chat_opened.emit(chat)
 

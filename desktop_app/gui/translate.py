@@ -20,6 +20,7 @@ from desktop_app.core.errors import KuraError
 from desktop_app.core.ingest import SkipReason, UnreadableFile
 from desktop_app.core.ingest.errors import SkipWording, skip_wording
 from desktop_app.core.preview import PagePreview, TextPreview
+from desktop_app.core.settings import MAX_FILE_BYTES
 from desktop_app.gui.strings import tr
 
 
@@ -30,15 +31,24 @@ def wording_text(wording: SkipWording) -> str:
 
 
 def skip_text(reason: str | None, path: str, stored: str | None = None) -> str:
-    """Why ``path`` was skipped, from the reason code the library stored. The stored
-    English sentence only stands in for a code this Kura does not know (an older or
-    newer library); the file's size limit and whether it was a folder are not stored,
-    so the sentence without them is used."""
+    """Why ``path`` was skipped, from the reason code the library stored.
+
+    Whether it was a folder and the size limit are not stored with the code: the variant
+    whose English sentence the stored message starts with is the one the library chose
+    (so the window keeps "folder" and "larger than the 200 MB limit"). A stored message
+    that matches no variant gets the plain wording of its code."""
     try:
         reason_code = SkipReason(reason or "")
     except ValueError:
         return stored or reason or "?"
-    return wording_text(skip_wording(reason_code, Path(path)))
+    variants = [skip_wording(reason_code, Path(path), folder=folder, limit=limit)
+                for folder in (False, True) for limit in (None, MAX_FILE_BYTES)]
+    if stored is None:
+        return wording_text(variants[0])
+    for wording in sorted(variants, key=lambda w: -len(w.english())):
+        if stored.startswith(wording.english()):
+            return wording_text(wording)
+    return wording_text(variants[0])
 
 
 def note_text(preview: PagePreview | TextPreview) -> str:

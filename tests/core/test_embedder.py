@@ -3,17 +3,11 @@ library on any ``TextEmbedder``."""
 
 from __future__ import annotations
 
-import hashlib
-import re
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
-from tokenizers import Tokenizer
-from tokenizers.models import WordLevel
-from tokenizers.pre_tokenizers import Whitespace
 
 from desktop_app.core.embedder import (
     Embedder,
@@ -26,6 +20,7 @@ from desktop_app.core.errors import KuraError, ModelFileError
 from desktop_app.core.library import Library
 from desktop_app.core.settings import MATRYOSHKA_DIMS, EmbedderSettings
 from tests.support.samples import RED_PLANET_DOCS, RED_PLANET_QUERY
+from tests.support.text_embedders import HashedWords
 
 MODEL_CARD_FP32 = [0.3011, 0.6359, 0.4930, 0.4889]
 
@@ -185,38 +180,6 @@ def test_plan_batches_covers_every_row_once_within_budget() -> None:
         assert longest * len(batch) <= 4096 or len(batch) == 1
         assert longest**2 * len(batch) <= 2048 * 2048 or len(batch) == 1
         assert longest <= 1.25 * min(lengths[i] for i in batch) + 8
-
-
-class HashedWords:
-    """Stands in only to prove the ``TextEmbedder`` protocol: an object with its members,
-    and nothing of EmbeddingGemma, runs the library. Deterministic and meaningless beyond
-    shared words: each lowercase word is a fixed direction (from its sha256), a text the
-    normalized sum of its words; tokens for chunking are whitespace-separated words."""
-
-    model_id = "hashed-words"
-    dims = 768
-
-    def __init__(self) -> None:
-        tokenizer = Tokenizer(WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
-        tokenizer.pre_tokenizer = Whitespace()
-        self.chunk_tokenizer = tokenizer
-
-    def embed_documents(self, texts: Sequence[str],
-                        titles: Sequence[str | None] | None = None,
-                        dim: int | None = None) -> np.ndarray:
-        return self._embed(texts, dim)
-
-    def embed_queries(self, texts: Sequence[str], dim: int | None = None) -> np.ndarray:
-        return self._embed(texts, dim)
-
-    def _embed(self, texts: Sequence[str], dim: int | None) -> np.ndarray:
-        vectors = np.zeros((len(texts), self.dims), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                column = int.from_bytes(hashlib.sha256(word.encode()).digest()[:4], "big")
-                vectors[row, column % self.dims] += 1.0
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        return truncate_dims(vectors, dim or self.dims)
 
 
 HANDBOOK = {

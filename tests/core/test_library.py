@@ -333,3 +333,32 @@ def test_documents_lists_every_file_with_its_state_passages_and_times(
     assert library.documents() == library.documents("mixed")  # the only collection
     with pytest.raises(KuraError, match="nope"):
         library.documents("nope")
+
+
+def test_a_stopped_embedding_job_still_saves_the_index(tmp_path: Path) -> None:
+    """The window stops a job by closing its generator: the vectors embedded so far are
+    in SQLite, and the index file must hold them too, or the next start would rebuild
+    it in full (found in review: the final save ran only when the job finished)."""
+    from desktop_app.core.settings import LibrarySettings
+    from desktop_app.core.store.index_sidecar import read_sidecar
+    from tests.support.text_embedders import HashedWords
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for n in range(40):
+        (folder / f"note{n}.md").write_text(f"# Note {n}\n\nword{n} about topic {n}.",
+                                            encoding="utf-8")
+    settings = LibrarySettings(embed_batch=4, save_every=10_000)  # no save on the way
+    library = Library(home=tmp_path / "home", embedder=HashedWords(), settings=settings)
+    try:
+        run_quietly(library.add([folder], embed=False))
+        job = library.embed_pending()
+        steps = [next(job) for _ in range(3)]
+        assert [s.stage for s in steps][-1] == "embed"
+        job.close()  # as the window's Stop does
+        stored = library.db.vector_ids()
+        assert 0 < len(stored) < 40
+        sidecar = read_sidecar(library.index.path)
+        assert sidecar is not None and sidecar.count == len(stored)
+    finally:
+        library.close()

@@ -71,3 +71,33 @@ def test_export_and_delete_run_on_a_worker(
         controller.open_chat(chat.id)  # deleted: said so, not raised
     assert chat.id in failed.args[0]
     assert threading.get_ident() not in threads
+
+
+def test_a_conversation_read_after_the_user_moved_on_is_not_shown(
+        qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Click a conversation, then New chat before its file is read: the new chat stays
+    (found in review: the late read replaced it)."""
+    store = ChatStore(tmp_path / "chats")
+    chat = store.create("Old")
+    release = threading.Event()
+    real_get = store.get
+
+    def slow_get(chat_id: str) -> Any:
+        release.wait(TIMEOUT / 1000)
+        return real_get(chat_id)
+
+    monkeypatch.setattr(store, "get", slow_get)
+    controller = ChatController(Preferences(), store)
+    shown: list[Any] = []
+    controller.chat_opened.connect(shown.append)
+    controller.open_chat(chat.id)
+    controller.new_chat()
+    release.set()
+    qtbot.wait(300)  # the read comes back meanwhile
+    with qtbot.waitSignal(controller.chats_changed, timeout=TIMEOUT):
+        controller.refresh()  # the file lane is in order: the read has come back before
+    assert shown == [None] and controller.current_id is None
+
+    with qtbot.waitSignal(controller.chat_opened, timeout=TIMEOUT) as opened:
+        controller.open_chat(chat.id)
+    assert opened.args[0].id == chat.id  # asked for and still wanted: shown

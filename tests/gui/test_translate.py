@@ -107,3 +107,23 @@ def test_errors_are_worded_by_their_code() -> None:
         "Kura 无法完成此操作：no collection named 'X'"
     unreadable = UnreadableFile(Path("/d/a.txt"), SkipReason.BINARY, "NUL bytes")
     assert error_text(unreadable) == "/d/a.txt：这看起来是二进制数据，不是文字。"
+
+
+def test_the_window_keeps_what_the_stored_sentence_says_of_folders_and_limits() -> None:
+    """Whether it was a folder and the size limit are not stored with the reason code;
+    the stored English sentence tells which wording the library chose (found in review:
+    the window said "file" for a folder and dropped the limit)."""
+    set_language("en")
+    folder = explain(SkipReason.PERMISSION_DENIED, Path("/d/locked"), folder=True)
+    assert skip_text("permission_denied", "/d/locked", folder) == folder
+    big = explain(SkipReason.TOO_LARGE, Path("/d/big.pdf"), limit=200 * 1024 * 1024)
+    assert "200 MB" in big and skip_text("too_large", "/d/big.pdf", big) == big
+    plain = explain(SkipReason.VANISHED, Path("/d/x.md"))
+    assert skip_text("vanished", "/d/x.md", plain + " [Errno 5] I/O error") == plain
+    set_language("zh_CN")
+    try:
+        chinese = skip_text("permission_denied", "/d/locked", folder)
+        assert chinese == strings.tr("skip.permission_denied_folder")
+        assert skip_text("vanished", "/d/x.md", plain) == strings.tr("skip.vanished")
+    finally:
+        set_language("en")

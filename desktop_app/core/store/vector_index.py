@@ -107,12 +107,16 @@ class VectorIndex:
 
     # -- opening -----------------------------------------------------------------------
 
-    def open_or_rebuild(self, db: VectorSource) -> Job[OpenReport]:
+    def open_or_rebuild(self, db: VectorSource,
+                        wait: bool = True) -> Job[OpenReport | None]:
         """Load the file if it can be trusted, else rebuild it from ``db``; either way
         reconcile with ``db`` and save. A job: a rebuild yields "index" steps (vectors
         added of all), and closing it stops the rebuild (searches keep using the graph
-        held before it started)."""
-        with self._open_lock:
+        held before it started). ``wait=False``: None at once when another open holds
+        the lock (it may be a job paused mid-rebuild) instead of waiting for it."""
+        if not self._open_lock.acquire(blocking=wait):
+            return None
+        try:
             with self._lock:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 remove_stale_temps(self.path)
@@ -137,6 +141,8 @@ class VectorIndex:
                 self._dirty = True
                 self.save()
                 return OpenReport(True, reason, added, deleted, len(self._graph))
+        finally:
+            self._open_lock.release()
 
     def _load_verified(self, db: VectorSource) -> HnswGraph | str:
         """The loaded graph, or the reason it cannot be trusted."""

@@ -381,3 +381,27 @@ def test_writes_during_a_rebuild_are_not_lost(db: Database, index_path: Path) ->
 
     assert report.rebuilt and added_mid_build
     assert index.ids() == set(db.vector_ids().tolist())
+
+
+def test_an_open_paused_mid_rebuild_does_not_hold_up_a_search(db: Database,
+                                                              index_path: Path) -> None:
+    """The window pauses indexing while it answers: a rebuild paused on its worker holds
+    the open lock, and the answer's search must go on with the graph held now instead of
+    waiting for the paused job forever (found in review)."""
+    fill(db, 3000)
+    index = VectorIndex(index_path, DIM, threads=1)
+    paused = index.open_or_rebuild(db)
+    assert next(paused).stage == "index"  # suspended inside the rebuild
+
+    answered = threading.Event()
+
+    def search_while_paused() -> None:
+        assert run_quietly(index.open_or_rebuild(db, wait=False)) is None
+        index.search(unit_vectors(1, DIM, seed=3)[0], k=5)
+        answered.set()
+
+    worker = threading.Thread(target=search_while_paused, daemon=True)
+    worker.start()
+    assert answered.wait(10), "the search waited for the paused rebuild"
+    run_quietly(paused)  # the paused job finishes normally afterwards
+    assert len(index) == 3000
