@@ -13,17 +13,13 @@ import glob
 import hashlib
 import os
 import secrets
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Protocol
 
-from desktop_app.core.progress import Cancelled
-
 BLOCK = 1 << 20  # bytes read at a time while hashing
-REPORT_EVERY = 64 * BLOCK  # bytes between progress reports and stop checks while hashing
+REPORT_EVERY = 64 * BLOCK  # bytes between progress steps (and chances to stop) while hashing
 
-ByteProgress = Callable[[int, int], None]  # (bytes done, bytes in all)
-ShouldStop = Callable[[], bool]
 
 
 class Digest(Protocol):
@@ -93,30 +89,9 @@ def hashing(path: Path, *digests: Digest) -> Generator[tuple[int, int], None, in
     return done
 
 
-def hash_file(
-    path: Path,
-    *digests: Digest,
-    progress: ByteProgress | None = None,
-    should_stop: ShouldStop | None = None,
-) -> int:
-    """``hashing`` for callers that are not jobs: ``progress(done, total)`` at each step,
-    and ``Cancelled`` if ``should_stop()`` says so between two steps."""
-    steps = hashing(path, *digests)
-    while True:
-        try:
-            done, total = next(steps)
-        except StopIteration as end:
-            return int(end.value)
-        if should_stop and should_stop() and done < total:
-            steps.close()
-            raise Cancelled(f"stopped while checking {Path(path).name}")
-        if progress:
-            progress(done, total)
-
-
-def sha256_file(
-    path: Path, progress: ByteProgress | None = None, should_stop: ShouldStop | None = None
-) -> str:
+def sha256_file(path: Path) -> str:
+    """The file's sha256 (a long job that shows progress runs ``hashing`` instead)."""
     digest = hashlib.sha256()
-    hash_file(path, digest, progress=progress, should_stop=should_stop)
+    for _step in hashing(path, digest):
+        pass
     return digest.hexdigest()

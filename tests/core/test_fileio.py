@@ -1,4 +1,4 @@
-"""Files written whole or not at all, and hashed with progress and a way to stop."""
+"""Files written whole or not at all, and hashed with progress steps and a way to stop."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 
 from desktop_app.core import fileio
 from desktop_app.core.fileio import (
-    Cancelled,
-    hash_file,
+    hashing,
     remove_stale_temps,
     sha256_file,
     temp_path,
@@ -50,33 +49,42 @@ def test_stale_temps_of_that_file_only_are_removed(tmp_path: Path) -> None:
     assert not stale.exists() and other.exists()
 
 
-def test_sha256_file_reports_progress_and_matches_hashlib(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hashing_reports_progress_and_matches_hashlib(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fileio, "BLOCK", 4)
     monkeypatch.setattr(fileio, "REPORT_EVERY", 8)
     path = tmp_path / "model.bin"
     data = bytes(range(30))
     path.write_bytes(data)
-    seen: list[tuple[int, int]] = []
-    assert sha256_file(path, progress=lambda done, total: seen.append((done, total))) == \
-        hashlib.sha256(data).hexdigest()
+    digest = hashlib.sha256()
+    seen = list(hashing(path, digest))
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest() == sha256_file(path)
     assert seen == [(8, 30), (16, 30), (24, 30), (30, 30)]
 
 
-def test_hash_file_feeds_every_digest_in_one_read(tmp_path: Path) -> None:
+def test_hashing_feeds_every_digest_in_one_read(tmp_path: Path) -> None:
     path = tmp_path / "model.bin"
     path.write_bytes(b"kura" * 1000)
     sha256, sha1 = hashlib.sha256(), hashlib.sha1(usedforsecurity=False)
-    assert hash_file(path, sha256, sha1) == 4000
+    steps = hashing(path, sha256, sha1)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as end:
+            assert end.value == 4000
+            break
     assert sha1.hexdigest() == hashlib.sha1(b"kura" * 1000, usedforsecurity=False).hexdigest()
     assert sha256.hexdigest() == hashlib.sha256(b"kura" * 1000).hexdigest()
 
 
-def test_should_stop_ends_hashing_with_cancelled(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_closing_the_job_stops_hashing(tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fileio, "BLOCK", 4)
     monkeypatch.setattr(fileio, "REPORT_EVERY", 8)
     path = tmp_path / "model.bin"
     path.write_bytes(bytes(30))
-    with pytest.raises(Cancelled, match=r"model\.bin"):
-        sha256_file(path, should_stop=lambda: True)
+    digest = hashlib.sha256()
+    steps = hashing(path, digest)
+    assert next(steps) == (8, 30)
+    steps.close()  # how every job is stopped
+    assert digest.hexdigest() == hashlib.sha256(bytes(8)).hexdigest()  # read no further
