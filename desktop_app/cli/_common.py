@@ -80,14 +80,34 @@ def json_option(text: str = "Print JSON instead of text.") -> Callable[[Decorate
 
 
 @contextmanager
-def open_library() -> Iterator[Library]:
+def open_library(*, writer: bool) -> Iterator[Library]:
     """The library in the data dir for one command, closed however the command ends
-    (a changed vector index is saved, SQLite is closed)."""
-    library = Library()
+    (a writer's changed vector index is saved, SQLite is closed).
+
+    ``writer=True``, for a command that changes the library: it first takes the
+    library's lock (one writer per library, ``core/library_lock.py``). While another
+    process holds it -- the window, another ``kura add`` -- the command says on stderr
+    whom it waits for and waits; Ctrl+C stops the wait (exit 130). ``writer=False``, for
+    a command that only reads: it never waits and never writes, not even the vector
+    index (an index behind the database is brought up to date in memory only)."""
+    if writer:
+        library = Library(writer=True, purpose=_purpose(), on_wait=_say_waiting)
+    else:
+        library = Library(writer=False)
     try:
         yield library
     finally:
         library.close()
+
+
+def _purpose() -> str:
+    """How a waiting process names this one: "kura add"."""
+    context = click.get_current_context(silent=True)
+    return f"kura {context.info_name}" if context and context.info_name else "kura"
+
+
+def _say_waiting(holder: str) -> None:
+    click.echo(f"Waiting for {holder} to finish with this library…", err=True)
 
 
 # -- progress ----------------------------------------------------------------------------
@@ -130,14 +150,18 @@ def bar_state(step: Progress) -> BarState | str | None:
 
 
 class ProgressBars:
-    """The CLI's one progress renderer: one tqdm bar at a time on stderr, lines of news
-    between bars (a line repeated while a job waits is printed once), nothing at all when
-    ``quiet`` (``--json``: stdout stays pure JSON)."""
+    """The CLI's one progress renderer: tqdm bars on stderr, lines of news between bars
+    (a line repeated while a job waits is printed once), nothing at all when ``quiet``
+    (``--json``: stdout stays pure JSON).
+
+    Counted stages stand one above the other and move together: a library job
+    interleaves "scan" and "embed" steps (files are read while earlier ones are
+    embedded), and one bar each keeps both in view instead of redrawing a new bar at
+    every switch. Any other bar (bytes of one file) is drawn alone."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
-        self._bar: Any = None
-        self._key: tuple[str, ...] | None = None
+        self._bars: dict[tuple[str, ...], Any] = {}  # open bars, top to bottom
         self._news: str | None = None
 
     def __enter__(self) -> ProgressBars:
@@ -158,26 +182,35 @@ class ProgressBars:
                 self._news = shown
             return
         self._news = None
-        if self._bar is None or shown.key != self._key:
-            self._close()
+        bar = self._bars.get(shown.key)
+        if bar is None:
+            open_bars = list(self._bars)
+            if not shown.keep or any(not _stacks(key) for key in open_bars):
+                self._close()
             from tqdm import tqdm
 
             # initial: tqdm's rate counts from here, so a resumed download does not
             # show the bytes already on disk as if they came in this second.
-            self._bar = tqdm(desc=shown.label, total=shown.total, initial=shown.done,
-                             unit="B" if shown.in_bytes else " items",
-                             unit_scale=shown.in_bytes, unit_divisor=1000,
-                             file=sys.stderr, leave=shown.keep)
-            self._key = shown.key
-        if shown.total is not None and self._bar.total != shown.total:
-            self._bar.total = shown.total
-        self._bar.n = shown.done
-        self._bar.refresh()
+            bar = tqdm(desc=shown.label, total=shown.total, initial=shown.done,
+                       unit="B" if shown.in_bytes else " items",
+                       unit_scale=shown.in_bytes, unit_divisor=1000,
+                       file=sys.stderr, leave=shown.keep, position=len(self._bars))
+            self._bars[shown.key] = bar
+        if shown.total is not None and bar.total != shown.total:
+            bar.total = shown.total
+        bar.n = shown.done
+        bar.refresh()
 
     def _close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-        self._bar, self._key = None, None
+        # Bottom first: tqdm moves the cursor back up over the bars still open.
+        for bar in reversed(list(self._bars.values())):
+            bar.close()
+        self._bars = {}
+
+
+def _stacks(key: tuple[str, ...]) -> bool:
+    """A bar that stays open beside others: one per counted library stage."""
+    return len(key) == 1 and key[0] in ("scan", "embed", "index")
 
 
 def run_job(job: Job[Summary], as_json: bool) -> Summary:

@@ -88,7 +88,7 @@ def _print_answer(stream: AnswerStream, as_json: bool) -> Answer:
 def ask(question: str, collections: tuple[str, ...], as_json: bool,
         max_tokens: int | None) -> None:
     """Answer QUESTION from your documents, citing them."""
-    with open_library() as library:
+    with open_library(writer=False) as library:
         answerer = _answerer(library, max_tokens)
         _print_answer(answerer.ask(question, list(collections) or None), as_json)
 
@@ -101,7 +101,7 @@ def ask(question: str, collections: tuple[str, ...], as_json: bool,
 @user_errors
 def chat(collections: tuple[str, ...], as_json: bool, max_tokens: int | None) -> None:
     """Ask questions in a row; follow-ups may refer to earlier ones. 'exit' or Ctrl+D ends."""
-    with open_library() as library:
+    with open_library(writer=False) as library:
         conversation = Conversation(_answerer(library, max_tokens), list(collections) or None)
         _answer_lines(conversation, as_json)
 

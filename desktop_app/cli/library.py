@@ -90,7 +90,7 @@ def _print_status(library: Library, as_json: bool) -> None:
 @user_errors
 def add(paths: tuple[Path, ...], collection: str | None, as_json: bool) -> None:
     """Add folders or files to the library and index them."""
-    with open_library() as library:
+    with open_library(writer=True) as library:
         run_job(library.add(paths, collection), as_json)
         _print_status(library, as_json)
 
@@ -101,7 +101,7 @@ def add(paths: tuple[Path, ...], collection: str | None, as_json: bool) -> None:
 @user_errors
 def remove(path: Path, as_json: bool) -> None:
     """Stop tracking a folder; its documents leave search."""
-    with open_library() as library:
+    with open_library(writer=True) as library:
         removed = library.remove(path)
     if as_json:
         click.echo(json.dumps({"removed": removed}, ensure_ascii=False))
@@ -115,7 +115,7 @@ def remove(path: Path, as_json: bool) -> None:
 @user_errors
 def sync(collection: str | None, as_json: bool) -> None:
     """Pick up new, changed and deleted files in every tracked folder."""
-    with open_library() as library:
+    with open_library(writer=True) as library:
         counts = run_job(library.sync(collection), as_json)
         if as_json:
             _print_status(library, True)
@@ -197,7 +197,7 @@ def _print_documents(documents: Sequence[DocumentInfo], as_json: bool) -> None:
 @user_errors
 def status(list_documents: bool, collection: str | None, as_json: bool) -> None:
     """Collections, documents, passages, skipped files and index health."""
-    with open_library() as library:
+    with open_library(writer=False) as library:
         if list_documents or collection is not None:
             _print_documents(library.documents(collection), as_json)
             return
@@ -218,7 +218,7 @@ def status(list_documents: bool, collection: str | None, as_json: bool) -> None:
 @user_errors
 def search(query: str, k: int, collections: tuple[str, ...], as_json: bool) -> None:
     """Find the passages that match QUERY, by meaning and by keywords."""
-    with open_library() as library:
+    with open_library(writer=False) as library:
         run_job(library.open_index(), as_json)  # a rebuild shows, and Ctrl+C stops it
         response = library.search(query, k=k, collections=list(collections) or None)
     if as_json:
@@ -291,7 +291,7 @@ def watch(collection: str | None, as_json: bool) -> None:
         click.echo("Watching for changes; press Ctrl+C to stop.", err=True)
 
     syncing = _Syncing()
-    with open_library() as library:
+    with open_library(writer=True) as library:
         try:
             run(syncing.track(library.sync(collection)), collection)
             for job in watch_library(library, collection, on_ready=ready):

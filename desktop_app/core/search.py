@@ -8,6 +8,12 @@ keywords work for documents whose chunks are not embedded yet.
 Why RRF: the two scores are on different scales (cosine vs BM25); ranks are not.
 The calibrated ``relevance`` of a result comes from its dense cosine only, because it is
 the score that was calibrated (``desktop_app/core/relevance.py``).
+
+A search scoped to some collections is scoped inside each retriever, not after it: FTS5
+joins the scope in SQL, and hnswlib walks only the vectors that chunks of the scope use
+(``Database.vector_ids_in_collections``). Filtering the top candidates afterwards would
+lose a small collection's best passages behind a large collection's better ones. A
+search of every collection passes no filter at all and pays nothing for it.
 """
 
 from __future__ import annotations
@@ -101,7 +107,8 @@ def hybrid_search(
 
     query_vector = embedder.embed_queries([query], dim=embedder.dims)[0]
     n_dense = options.candidates if index.dim == 768 else options.coarse_candidates
-    dense = _dense(db, index, query_vector, scope, n_dense)
+    whole_library = scope is None or set(scope) >= set(names)
+    dense = _dense(db, index, query_vector, None if whole_library else scope, n_dense)
     keyword = db.keyword_search(query, options.candidates, scope)
 
     fused: dict[int, float] = {}
@@ -145,9 +152,11 @@ def hybrid_search(
 def _dense(
     db: Database, index: VectorIndex, query: np.ndarray, scope: list[int] | None, n: int
 ) -> list[tuple[int, float]]:
-    """(chunk id, cosine at 768) best first. The index may hold truncated vectors
-    (coarse); the candidates are rescored with the full vectors from SQLite (fine)."""
-    coarse = index.search(truncate_dims(query[None, :], index.dim)[0], n)
+    """(chunk id, cosine at 768) best first, of the chunks in ``scope`` (None: all).
+    The index may hold truncated vectors (coarse); the candidates are rescored with the
+    full vectors from SQLite (fine)."""
+    allowed = None if scope is None else db.vector_ids_in_collections(scope)
+    coarse = index.search(truncate_dims(query[None, :], index.dim)[0], n, allowed=allowed)
     if not coarse:
         return []
     ids = [vid for vid, _ in coarse]

@@ -40,3 +40,11 @@ class LibrarySettings:
     embed_batch: int = 32  # chunks per embedding step: progress and cancel granularity
     save_every: int = 512  # vectors between index saves (the index is a cache anyway)
     max_file_bytes: int = MAX_FILE_BYTES
+    # Reading budgets (core/reading.py), measured on a 2-core machine at load ~10: the
+    # largest files of a real documentation folder (a 666-page 5.5 MB PDF, a 4.5 MB
+    # HTML page, a 5 MB DOCX, a whole-book EPUB) read and chunk in 11-22 s (a 9.5 MB
+    # plain text of four books: 78 s), at most 370 MB resident in a worker that rests
+    # at 250 MB (520 MB where glibc's malloc_trim is not available).
+    read_seconds: float = 120.0  # one file's parse + chunk before its worker is killed
+    read_memory_bytes: int = 1536 * 1024 * 1024  # a worker's resident memory on one file
+    read_workers: int = 1  # reading outpaces embedding many times; the embedder has the CPUs

@@ -7,6 +7,11 @@ Before anything else, ``main`` opens the log (``<data dir>/logs/kura.log``) and 
 Qt's own messages and every uncaught exception there; a failure shows a dialog that
 names the log instead of a window that silently never appears (``crash.py``).
 ``kura-app --selftest`` checks that every native part loads and exits (``selftest.py``).
+
+One window per data dir (``single_instance.py``): a second launch brings the first
+window to the front and exits 0, or says that Kura is already open when the first does
+not answer. The window's library holds the library's lock for the window's lifetime
+(``core/library_lock.py``), so a ``kura add`` in a terminal waits for it to close.
 """
 
 from __future__ import annotations
@@ -19,16 +24,24 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QLocale, QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop_app.core.chats import ChatStore
 from desktop_app.core.logs import log_startup, setup_logging
 from desktop_app.core.model_files import enable_offline
+from desktop_app.core.paths import data_dir
 from desktop_app.core.preferences import Preferences, load_preferences
 from desktop_app.gui import strings
 from desktop_app.gui.crash import CrashReporter, ShowDialog, report_startup_failure
 from desktop_app.gui.jobs import ensure_pool
 from desktop_app.gui.main_window import MainWindow
+from desktop_app.gui.single_instance import (
+    InstanceServer,
+    Reply,
+    bring_to_front,
+    claim,
+    server_name,
+)
 from desktop_app.gui.theme import app_icon, apply_theme, follow_system
 
 
@@ -128,21 +141,44 @@ def main(argv: Sequence[str] | None = None, *, show_error: ShowDialog | None = N
     reporter = CrashReporter(log_path, show_error)
     reporter.install()  # before Qt: a failure from here on is logged, never silent
     qInstallMessageHandler(_qt_message)
+    instance: InstanceServer | Reply | None = None
     try:
         existing = QApplication.instance()
         app = existing if isinstance(existing, QApplication) else QApplication(qt_args)
         reporter.install()  # again, now that a dialog can be shown
+        instance = claim(server_name(data_dir()))
+        if isinstance(instance, Reply):
+            reporter.uninstall()
+            return _already_open(instance, show_error)
         window = create_window()
+        instance.activate_requested.connect(lambda: bring_to_front(window))
         window.show()
         _log.info("window shown: %s", window.windowTitle())
         QTimer.singleShot(0, window.start)
     except Exception as exc:
         report_startup_failure(exc, log_path, show_error)
         reporter.uninstall()
+        if isinstance(instance, InstanceServer):
+            instance.close()
         return 1
     code = app.exec()
+    instance.close()
     _log.info("Kura closed (exit code %s)", code)
     return code
+
+
+def _already_open(reply: Reply, show: ShowDialog | None) -> int:
+    """A Kura window of this data dir is open: it came to the front, or it did not
+    answer (then say so). Either way this launch has nothing more to do."""
+    if reply is Reply.ACTIVATED:
+        _log.info("Kura is already open: its window was brought to the front")
+        return 0
+    _log.warning("Kura is already open, and its window did not answer")
+    box = QMessageBox(QMessageBox.Icon.Information, strings.tr("app.title"),
+                      strings.tr("app.already_open"))
+    box.setObjectName("alreadyOpenDialog")
+    (show or QMessageBox.exec)(box)
+    return 0
 
 
 if __name__ == "__main__":

@@ -93,8 +93,9 @@ def progress_view(step: Progress) -> ProgressView:
 
 def _progress_line(step: Progress) -> str:
     if step.stage == "scan":
-        if not step.total:
-            return tr("index.scan_unknown")
+        if not step.total:  # still walking the folders: how many are read so far
+            return tr("index.scan_so_far", done=step.done) if step.done \
+                else tr("index.scan_unknown")
         return tr("index.scan", done=step.done, total=step.total)
     if step.stage == "embed":
         total = max(step.total or 0, step.done)

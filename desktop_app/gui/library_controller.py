@@ -80,6 +80,10 @@ class LibraryController(QObject):
             tr("index.failed", error=user_message(exc))))
         self.lane.paused_changed.connect(lambda _p: self._emit_state())
         self._last = IndexingState("", None, False, False)
+        # The latest reading and embedding steps of the running job (``_steps_of``).
+        self._steps_of: str | None = None
+        self._reading: Progress | None = None
+        self._embedding: Progress | None = None
 
     # -- opening ----------------------------------------------------------------------
 
@@ -90,7 +94,10 @@ class LibraryController(QObject):
         embedder_settings = EmbedderSettings(threads=threads) if threads else None
 
         def make() -> Library:
-            return Library(home, prefs.library_settings(), embedder_settings=embedder_settings)
+            # The window is the library's writer while it is open (a second Kura
+            # window is not opened, and a "kura add" in a terminal waits for it).
+            return Library(home, prefs.library_settings(), embedder_settings=embedder_settings,
+                           purpose="Kura window")
 
         background(make, on_result=self._on_opened, on_error=self._fail)
 
@@ -224,9 +231,9 @@ class LibraryController(QObject):
         def run() -> Iterator[Any]:
             if not library.embedder_loaded:
                 yield LOADING_MODEL
-                # Both load here, on this worker, before any file is read.
+                # Loaded here, on this worker, before any file is read (the reading
+                # workers build their own chunkers from its tokenizer).
                 library.embedder  # noqa: B018
-                library.chunker  # noqa: B018
             yield from job(library)
 
         self.lane.submit(name, run)
@@ -249,13 +256,12 @@ class LibraryController(QObject):
         if interrupted and self._can_index:
             self._submit("resume", lambda lib: lib.sync())
 
-    def _on_progress(self, _name: str, event: object) -> None:
+    def _on_progress(self, name: str, event: object) -> None:
         view: tuple[str, float | None]
         if event == LOADING_MODEL:
             view = (tr("index.loading"), None)
         elif isinstance(event, Progress):
-            shown = progress_view(event)
-            view = (shown.text, shown.fraction)
+            view = self._interleaved_view(name, event)
         else:
             view = ("", None)
         self._last = IndexingState(*view, True, self.lane.paused)
@@ -264,7 +270,30 @@ class LibraryController(QObject):
                 and event.done % 25 == 0:
             self.refresh()
 
+    def _interleaved_view(self, name: str, step: Progress) -> tuple[str, float | None]:
+        """One line for a job that reads and embeds at once: both stages' news side by
+        side (the line would flicker between them otherwise), and the bar of the reading
+        until every file is read, then of the embedding."""
+        if name != self._steps_of:
+            self._steps_of, self._reading, self._embedding = name, None, None
+        if step.stage == "scan":
+            self._reading = step
+        elif step.stage == "embed":
+            self._embedding = step
+        else:
+            shown = progress_view(step)
+            return shown.text, shown.fraction
+        reading, embedding = self._reading, self._embedding
+        still_reading = reading is not None and (reading.total is None
+                                                 or reading.done < reading.total)
+        if reading is None or embedding is None or not still_reading:
+            shown = progress_view(step)
+            return shown.text, shown.fraction
+        return (tr("index.both", scan=progress_view(reading).text,
+                   embed=progress_view(embedding).text), reading.fraction)
+
     def _on_job_finished(self, name: str, completed: bool) -> None:
+        self._steps_of = None
         self.refresh()
         if name in CHANGES_FOLDERS:
             self._restart_watcher()  # the set of folders to watch changed

@@ -22,6 +22,7 @@ import importlib.metadata
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,38 @@ def check_chunker() -> tuple[str, str]:
     chunks = semantic_text_splitter.TextSplitter(20).chunks("Kura reads. " * 10)
     assert chunks
     return _version(semantic_text_splitter, "semantic-text-splitter"), ""
+
+
+def check_reading_worker() -> tuple[str, str]:
+    """A file read and chunked in a reading worker process (``core/reading.py``): in
+    the packaged app this proves a spawned worker starts as a worker, not a second Kura
+    (``multiprocessing.freeze_support`` in the entry point)."""
+    import tempfile
+
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    from desktop_app.core.chunking import ChunkerSpec
+    from desktop_app.core.reading import FileRead, ReadBudget, ReadPool
+
+    tok = Tokenizer(models.WordLevel({"[UNK]": 0, "kura": 1, "reads": 2}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    with tempfile.TemporaryDirectory(prefix="kura-selftest-") as tmp:
+        note = Path(tmp) / "note.txt"
+        note.write_text("Kura reads this note in a worker process.\n", encoding="utf-8")
+        spec = ChunkerSpec(tok.to_str(), max_tokens=64, overlap=0)
+        with ReadPool(spec, budget=ReadBudget(seconds=60, memory_bytes=1 << 30),
+                      max_file_bytes=1 << 20) as pool:
+            pool.submit(note)
+            results: list = []
+            deadline = time.monotonic() + 60
+            while not results and time.monotonic() < deadline:
+                results = pool.poll(timeout=1.0)
+    if not results:
+        raise RuntimeError("the reading worker gave no result within 60 s")
+    (_path, outcome), = results
+    if not isinstance(outcome, FileRead):
+        raise RuntimeError(f"the reading worker could not read a note: {outcome}")
+    return "", f"{len(outcome.chunks)} passage read in a worker process"
 
 
 def check_hnswlib() -> tuple[str, str]:
@@ -338,6 +371,7 @@ CHECKS: list[tuple[str, Callable[[], tuple[str, str]]]] = [
     ("onnxruntime", check_onnxruntime),
     ("tokenizers", check_tokenizers),
     ("semantic-text-splitter", check_chunker),
+    ("reading worker", check_reading_worker),
     ("hnswlib", check_hnswlib),
     ("llama.cpp", check_llama_cpp),
     ("answer model", check_answer_model),

@@ -84,6 +84,8 @@ EN: dict[str, str] = {
     # indexing progress
     "index.scan": "Reading files: {done} of {total}",
     "index.scan_unknown": "Looking for files…",
+    "index.scan_so_far": "Reading files: {done} so far",
+    "index.both": "{scan} · {embed}",
     "index.embed": "Indexing passages: {done} of {total} · {rate} per second · {eta} left",
     "index.embed_start": "Indexing passages: {done} of {total}",
     "index.index": "Preparing the search index…",
@@ -249,6 +251,13 @@ EN: dict[str, str] = {
     "skip.vanished": "The file was moved or deleted while Kura was reading it.",
     "skip.vanished_folder": "The folder was moved or deleted while Kura was reading it.",
     "skip.binary": "This looks like binary data, not text.",
+    "skip.too_slow": "The file took too long to read.",
+    "skip.too_much_memory": "Reading this file needs more memory than Kura allows for one "
+                            "file.",
+    "skip.crashed": "Reading this file made the reader crash; the file may be damaged.",
+    "skip.suspicious": "The file claims to unpack to far more data than a document holds; "
+                       "Kura did not open it.",
+    "skip.not_prose": "The file holds no readable text, only encoded or machine-made data.",
     # what a person calls a file of each format (the formats table's nouns)
     "format.file": "file",
     "format.pdf": "PDF",
@@ -278,6 +287,8 @@ EN: dict[str, str] = {
     "error.damaged_chat": "{detail}",
     "error.page_not_found": "{detail}",
     "error.unreadable_file": "{path}: {reason}",
+    "error.library_busy": "{detail}",
+    "app.already_open": "Kura is already open.",
 }
 
 ZH: dict[str, str] = {
@@ -342,6 +353,8 @@ ZH: dict[str, str] = {
     "library.model_wait": "添加文档需要先下载搜索模型。",
     "index.scan": "正在读取文件：{done} / {total}",
     "index.scan_unknown": "正在查找文件…",
+    "index.scan_so_far": "正在读取文件：已读 {done} 个",
+    "index.both": "{scan} · {embed}",
     "index.embed": "正在索引段落：{done} / {total} · 每秒 {rate} 个 · 还剩 {eta}",
     "index.embed_start": "正在索引段落：{done} / {total}",
     "index.index": "正在准备搜索索引…",
@@ -486,6 +499,11 @@ ZH: dict[str, str] = {
     "skip.vanished": "Kura 读取时，文件被移动或删除了。",
     "skip.vanished_folder": "Kura 读取时，文件夹被移动或删除了。",
     "skip.binary": "这看起来是二进制数据，不是文字。",
+    "skip.too_slow": "读取此文件用时过长。",
+    "skip.too_much_memory": "读取此文件所需的内存超过了 Kura 为单个文件设定的上限。",
+    "skip.crashed": "读取此文件时读取程序崩溃了，文件可能已损坏。",
+    "skip.suspicious": "此文件声称解压后的数据量远超任何文档，Kura 没有打开它。",
+    "skip.not_prose": "此文件中没有可读的文字，只有编码或机器生成的数据。",
     "format.file": "文件",
     "format.pdf": "PDF 文件",
     "format.docx": "Word 文档",
@@ -512,6 +530,8 @@ ZH: dict[str, str] = {
     "error.damaged_chat": "对话文件已损坏：{detail}",
     "error.page_not_found": "PDF 中没有这一页：{detail}",
     "error.unreadable_file": "{path}：{reason}",
+    "error.library_busy": "另一个 Kura 进程正在使用这个资料库：{detail}",
+    "app.already_open": "Kura 已经打开了。",
 }
 
 CATALOGS: dict[Language, dict[str, str]] = {"en": EN, "zh_CN": ZH}

@@ -18,7 +18,8 @@ from desktop_app.core.library import Library
 def kura(kb_library: Library, gguf_270m: Path, monkeypatch: pytest.MonkeyPatch) -> click.Group:
     """``kura`` on the session's library (its embedder already loaded; the session
     closes it, not the command) and the test model."""
-    monkeypatch.setattr(answers, "open_library", lambda: nullcontext(kb_library))
+    monkeypatch.setattr(answers, "open_library",
+                        lambda *, writer: nullcontext(kb_library) if not writer else None)
     monkeypatch.setenv("KURA_LLM_PATH", str(gguf_270m))
     return cli
 

@@ -11,14 +11,19 @@ from desktop_app.cli import _common
 from desktop_app.cli._common import ExitCode, ProgressBars, open_library, user_errors
 from desktop_app.core.errors import KuraError
 from desktop_app.core.library import Library
+from desktop_app.core.library_lock import LibraryLock
 from desktop_app.core.progress import STAGES, Cancelled, Progress
 
 
+@pytest.mark.parametrize("writer", [True, False])
 def test_open_library_closes_it_also_when_the_command_fails(
-        closed_libraries: list[Library]) -> None:
-    with pytest.raises(KuraError), open_library() as library:
+        closed_libraries: list[Library], writer: bool) -> None:
+    with pytest.raises(KuraError), open_library(writer=writer) as library:
+        assert library.writer is writer
         raise KuraError("something the user can fix")
     assert closed_libraries == [library]
+    # ...and a writer's lock went with it: the next writer gets in at once.
+    LibraryLock(library.home, "kura add").acquire(wait=False)
 
 
 def _ending_with(problem: BaseException | None) -> click.Command:
@@ -88,6 +93,38 @@ def test_one_renderer_draws_library_jobs_and_model_files(capsys: pytest.CaptureF
     assert capsys.readouterr().err == ("model.onnx: HTTP 503; trying again in 1.0 s\n"
                                        "model.onnx: installed\n")
     assert _common.bar_state(Progress("prepare", item="embedder")) is None
+
+
+def test_interleaved_reading_and_embedding_keep_one_bar_each(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A library job reads files while it embeds earlier ones: its "scan" and "embed"
+    steps alternate, and each stage must move its own bar, not open a new one."""
+    bars: list[dict[str, object]] = []
+
+    class Bar:
+        def __init__(self, **options: object) -> None:
+            self.options = dict(options, closed=False)
+            bars.append(self.options)
+            self.total = options["total"]
+            self.n = 0
+
+        def refresh(self) -> None:
+            self.options["n"], self.options["total"] = self.n, self.total
+
+        def close(self) -> None:
+            self.options["closed"] = True
+
+    monkeypatch.setattr("tqdm.tqdm", Bar)
+    with ProgressBars(quiet=False) as shown:
+        for step in (Progress("scan", 1, None, item="a.md", message="new"),
+                     Progress("embed", 4, 4), Progress("scan", 2, None, message="new"),
+                     Progress("embed", 9, 12), Progress("scan", 3, 3, message="new"),
+                     Progress("embed", 12, 12)):
+            shown.show(step)
+        assert [(b["desc"], b["position"], b["n"], b["total"], b["closed"]) for b in bars] \
+            == [("reading files", 0, 3, 3, False), ("embedding", 1, 12, 12, False)]
+        shown.show(Progress("download", 1, 10, "bytes", "model.onnx"))  # drawn alone
+    assert [b["closed"] for b in bars] == [True, True, True]
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -1,7 +1,10 @@
-"""The library end to end on the real quantized embedder and real files."""
+"""The library end to end: on the real quantized embedder and real files, and (fast,
+with the fake embedder) its streaming job: reading in worker processes ahead of
+embedding, the embedding order, a question's own embedding, one writer."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -9,17 +12,23 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
+import desktop_app.core.library as library_module
 from desktop_app.core.errors import KuraError
 from desktop_app.core.library import Library, ScanCounts
-from desktop_app.core.progress import run_quietly
-from desktop_app.core.store import DocumentInfo
+from desktop_app.core.progress import Progress, run_quietly
+from desktop_app.core.reading import ReadBudget, ReadPool
+from desktop_app.core.settings import LibrarySettings
+from desktop_app.core.store import Database, DocumentInfo
 from desktop_app.core.watch import watch_library
-from tests.support.jobs import steps_and_summary
+from tests.support.hostile_files import HOSTILE_READER, order
+from tests.support.jobs import run, steps_and_summary
 from tests.support.samples import CORP_KB
+from tests.support.text_embedders import HashedWords
 
 
 @pytest.fixture
@@ -100,12 +109,23 @@ def test_identical_files_are_embedded_once(library: Library, kb: Path, tmp_path:
     assert status.documents["embedded"] == 4
 
 
-def test_keywords_work_before_embedding(library: Library, kb: Path) -> None:
+def test_keywords_work_before_embedding(library: Library, kb: Path, embedder) -> None:
     run_quietly(library.add([kb / "办公与设施"], embed=False))
-    response = library.search("会议室 预订", k=3)
+    # A reader embeds nothing: its answer comes from keywords alone.
+    reader = Library(home=library.home, embedder=embedder, writer=False)
+    try:
+        response = reader.search("会议室 预订", k=3)
+    finally:
+        reader.close()
     assert response.results[0].path.endswith("会议室预订指南.md")
     assert response.results[0].cosine is None  # found by keywords only
-    assert len(response.not_embedded) == 2
+    assert len(response.not_embedded) == 2 and library.status().vectors == 0
+    # The writer embeds the passages the question found first: meaning and relevance
+    # see them before the rest of the library is embedded.
+    response = library.search("会议室 预订", k=3)
+    assert response.results[0].path.endswith("会议室预订指南.md")
+    assert response.results[0].relevance is not None and response.results[0].relevance > 0.5
+    assert 0 < library.status().vectors < library.status().chunks
     run_quietly(library.embed_pending())
     response = library.search("会议室 预订", k=3)
     assert response.results[0].cosine is not None and not response.not_embedded
@@ -273,7 +293,8 @@ def test_a_skipped_file_is_read_again_on_retry(library: Library, tmp_path: Path)
     fixed.write_text("会议室需要提前一天预订。", encoding="utf-8")
     os.utime(fixed, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     steps = list(library.retry([str(fixed), str(folder / "broken.pdf")]))
-    assert sorted(p.message or "" for p in steps if p.stage == "scan") == ["new", "skipped"]
+    assert sorted(p.message for p in steps if p.stage == "scan" and p.message) == [
+        "new", "skipped"]
     status = library.status()
     assert [Path(s.path).name for s in status.skipped] == ["broken.pdf"]
     assert status.unembedded_keys == 0 and status.documents["embedded"] == 1
@@ -339,9 +360,7 @@ def test_a_stopped_embedding_job_still_saves_the_index(tmp_path: Path) -> None:
     """The window stops a job by closing its generator: the vectors embedded so far are
     in SQLite, and the index file must hold them too, or the next start would rebuild
     it in full (found in review: the final save ran only when the job finished)."""
-    from desktop_app.core.settings import LibrarySettings
     from desktop_app.core.store.index_sidecar import read_sidecar
-    from tests.support.text_embedders import HashedWords
 
     folder = tmp_path / "notes"
     folder.mkdir()
@@ -362,3 +381,318 @@ def test_a_stopped_embedding_job_still_saves_the_index(tmp_path: Path) -> None:
         assert sidecar is not None and sidecar.count == len(stored)
     finally:
         library.close()
+
+
+# -- the streaming job: fast tests on the fake embedder ---------------------------------------
+
+
+
+class RecordingWords(HashedWords):
+    """HashedWords that notes what it embedded, on which thread, and may take its time
+    (as a real model does) so that a job and a question overlap."""
+
+    def __init__(self, seconds_per_call: float = 0.0) -> None:
+        super().__init__()
+        self.seconds_per_call = seconds_per_call
+        self.calls: list[tuple[int, list[str]]] = []
+
+    def embed_documents(self, texts, titles=None, dim=None):  # type: ignore[no-untyped-def]
+        self.calls.append((threading.get_ident(), list(texts)))
+        time.sleep(self.seconds_per_call)
+        return super().embed_documents(texts, titles, dim)
+
+
+@pytest.fixture
+def fast_library(tmp_path: Path) -> Iterator[Library]:
+    lib = Library(home=tmp_path / "home", embedder=RecordingWords(),
+                  settings=LibrarySettings(embed_batch=4))
+    yield lib
+    lib.close()
+
+
+def read_with(monkeypatch: pytest.MonkeyPatch, reader: str = HOSTILE_READER,
+              seconds: float = 60.0) -> None:
+    """Library jobs read through ``reader`` (a misbehaving one obeys orders written in
+    a file) under a ``seconds`` budget per file."""
+    def open_pool(self: Library) -> ReadPool:
+        return ReadPool(self.chunker_spec, budget=ReadBudget(seconds, 2 * 1024**3),
+                        max_file_bytes=self.settings.max_file_bytes, reader=reader)
+
+    monkeypatch.setattr(Library, "_open_read_pool", open_pool)
+
+
+def notes(folder: Path, names: Iterable[str], words: int = 12) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        stem = Path(name).stem
+        (folder / name).write_text(f"# {stem}\n\n" + f"{stem} says word{stem} plainly. " * words,
+                                   encoding="utf-8")
+    return folder
+
+
+def snapshot(db: Database, root: Path) -> tuple[object, ...]:
+    """What a library holds, independent of ids and times: per file its state, title
+    and chunks; and the texts that have vectors."""
+    docs = sorted(
+        (os.path.relpath(d.path, root), d.status, d.skip_reason, d.kind, d.title,
+         tuple((c.text, c.embed_key) for c in db.chunks_of_document(d.id)))
+        for d in db.documents())
+    with db.reading() as conn:
+        vectors = sorted(r[0] for r in conn.execute("SELECT embed_key FROM vectors"))
+    return tuple(docs), tuple(vectors)
+
+
+def test_one_slow_file_holds_back_only_itself(fast_library: Library, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files read before a slow one are embedded while it is still being read (the
+    job does not wait for all files to be read), and the slow one is skipped with a
+    reason once it overruns its budget; the files after it are read after all."""
+    # Small files are read first: the a-files, then the slow one, then the z-files.
+    folder = notes(tmp_path / "notes", [f"a{i}.md" for i in range(6)], words=2)
+    with order(folder / "m-slow.md", "sleep", 60).open("a", encoding="utf-8") as slow:
+        slow.write("padding " * 40)
+    notes(folder, [f"z{i}.md" for i in range(6)], words=20)
+    read_with(monkeypatch, seconds=4.0)
+    when_slow_came_back: dict[str, str] = {}
+    counts = None
+    job = fast_library.add([folder])
+    while True:
+        try:
+            step = next(job)
+        except StopIteration as end:
+            counts = end.value
+            break
+        if step.item and step.item.endswith("m-slow.md"):
+            when_slow_came_back = {Path(d.path).name: d.status
+                                   for d in fast_library.db.documents()}
+    assert {n: s for n, s in when_slow_came_back.items() if n.startswith("a")} == {
+        f"a{i}.md": "embedded" for i in range(6)}
+    assert counts == ScanCounts(new=12, skipped=1)
+    [skipped] = fast_library.status().skipped
+    assert Path(skipped.path).name == "m-slow.md" and skipped.reason == "too_slow"
+    assert fast_library.status().documents["embedded"] == 12
+
+
+def test_files_are_read_while_the_walk_goes_on(fast_library: Library, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    for sub in ("a", "b", "c"):
+        notes(tmp_path / "tree" / sub, [f"{sub}{i}.md" for i in range(4)])
+    monkeypatch.setattr(library_module, "WALK_SLICE", 2)
+    monkeypatch.setattr(library_module, "WALK_AHEAD", 3)
+    monkeypatch.setattr(library_module, "READ_AHEAD_FILES", 1)
+    steps = [s for s in fast_library.add([tmp_path / "tree"], embed=False)]
+    scans = [s for s in steps if s.stage == "scan"]
+    assert [s.done for s in scans if s.message] == list(range(1, 13))
+    first_known = next(i for i, s in enumerate(scans) if s.total is not None)
+    assert scans[0].message == "new" and scans[0].total is None  # read before the walk ended
+    assert first_known > 0 and all(s.total == 12 for s in scans[first_known:])
+    assert all(s.total is None for s in scans[:first_known])
+
+
+def test_a_walk_that_did_not_end_deletes_nothing(fast_library: Library, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = notes(tmp_path / "notes", [f"n{i:02}.md" for i in range(12)])
+    run_quietly(fast_library.add([folder], embed=False))
+    (folder / "n03.md").unlink()
+    (folder / "n11.md").unlink()
+    monkeypatch.setattr(library_module, "WALK_SLICE", 1)
+    monkeypatch.setattr(library_module, "WALK_AHEAD", 2)
+    seen: list[Progress] = []
+    counts = run(fast_library.sync(embed=False, should_stop=lambda: len(seen) >= 4),
+                 seen.append)
+    assert counts.removed == 0 and len(fast_library.db.documents()) == 12
+    assert run_quietly(fast_library.sync(embed=False)) == ScanCounts(unchanged=10, removed=2)
+    assert len(fast_library.db.documents()) == 10
+
+
+def test_a_job_closed_while_reading_resumes_to_the_same_library(
+        fast_library: Library, tmp_path: Path) -> None:
+    """Closed mid-reading (files stored, others in the readers' hands), the job leaves a
+    library that the next sync completes into the same as an uninterrupted run."""
+    folder = notes(tmp_path / "notes", [f"n{i:02}.md" for i in range(40)], words=60)
+    job = fast_library.add([folder])
+    for step in job:
+        if step.stage == "scan" and step.done == 10:
+            break
+    job.close()  # as the window's Stop does: while files are in the readers' hands
+    stored = {d.path for d in fast_library.db.documents()}
+    assert 10 <= len(stored) < 40
+    assert run_quietly(fast_library.sync()).new == 40 - len(stored)
+    reference = Library(home=tmp_path / "reference", embedder=HashedWords(),
+                        settings=LibrarySettings(embed_batch=4))
+    try:
+        run_quietly(reference.add([folder]))
+        assert snapshot(fast_library.db, folder) == snapshot(reference.db, folder)
+    finally:
+        reference.close()
+    assert fast_library.index.ids() == set(fast_library.db.vector_ids().tolist())
+
+
+def test_progress_says_what_is_known_while_reading_and_embedding(
+        fast_library: Library, tmp_path: Path) -> None:
+    folder = notes(tmp_path / "notes", [f"n{i:02}.md" for i in range(40)], words=80)
+    steps = list(fast_library.add([folder]))
+    assert {s.stage for s in steps} == {"index", "scan", "embed"}
+    embeds = [s for s in steps if s.stage == "embed"]
+    assert [s.done for s in embeds] == sorted(s.done for s in embeds)
+    assert all(s.total is not None and s.done <= s.total for s in embeds)
+    assert embeds[-1].done == embeds[-1].total == fast_library.status().vectors
+    assert any(s.rate and s.eta is not None for s in embeds)
+    last_scan = max(i for i, s in enumerate(steps) if s.stage == "scan")
+    assert any(s.stage == "embed" for s in steps[:last_scan])  # interleaved
+
+
+# -- a question while the library is still being embedded ----------------------------------
+
+
+def question_library(tmp_path: Path, embedder: HashedWords) -> tuple[Library, Path]:
+    """Twelve documents of several passages each, read but not embedded; only one
+    passage in all of them speaks of zebras."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i in range(12):
+        body = " ".join(f"topic{i} line{j} filler{j}" for j in range(40))
+        if i == 7:
+            body += "\n\nThe zebra crossing is painted on Tuesdays."
+        (folder / f"doc{i:02}.md").write_text(f"# Doc {i}\n\n{body}\n", encoding="utf-8")
+    library = Library(home=tmp_path / "home", embedder=embedder,
+                      settings=LibrarySettings(chunk_tokens=24, chunk_overlap=0,
+                                               embed_batch=3))
+    run_quietly(library.add([folder], embed=False))
+    run_quietly(library.open_index())
+    return library, folder
+
+
+def test_a_question_embeds_its_keyword_hits_first(tmp_path: Path) -> None:
+    embedder = RecordingWords()
+    library, _folder = question_library(tmp_path, embedder)
+    try:
+        assert library.status().vectors == 0
+        response = library.search("zebra crossing", k=3)
+        top = response.results[0]
+        assert top.path.endswith("doc07.md") and "zebra" in top.chunk.text
+        assert top.cosine is not None and top.relevance is not None  # dense saw it
+        assert library.status().vectors == 1  # only what the question needed
+        assert library.index.ids() == set(library.db.vector_ids().tolist())
+        # The rest of doc07 goes first in the embedding that follows.
+        embedder.calls.clear()
+        run_quietly(library.embed_pending())
+        first = embedder.calls[0][1]
+        doc07 = {c.text for c in library.db.chunks_of_document(
+            next(d.id for d in library.db.documents() if d.path.endswith("doc07.md")))}
+        assert set(first) <= doc07
+    finally:
+        library.close()
+
+
+def test_a_questions_embedding_is_bounded(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    library, _folder = question_library(tmp_path, RecordingWords())
+    try:
+        monkeypatch.setattr(library_module, "QUESTION_CHUNKS", 5)
+        library.search("filler3 line3", k=3)  # hits a passage of every document
+        assert library.status().vectors == 5
+        monkeypatch.setattr(library_module, "QUESTION_CHUNKS", 64)
+        monkeypatch.setattr(library_module, "QUESTION_SECONDS", 0.0)
+        library.search("filler5 line5", k=3)  # out of time after the first batch
+        assert library.status().vectors == 5 + library_module.QUESTION_FIRST_BATCH
+    finally:
+        library.close()
+
+
+def test_questions_while_a_job_embeds_on_another_thread(tmp_path: Path) -> None:
+    """The window embeds on a worker thread while the person asks: both embed, store
+    vectors and add them to the index; nothing may break or drift."""
+    embedder = RecordingWords(seconds_per_call=0.01)
+    library, _folder = question_library(tmp_path, embedder)
+    failures: list[BaseException] = []
+
+    def embed_all() -> None:
+        try:
+            run_quietly(library.embed_pending())
+        except BaseException as exc:  # reported by the test
+            failures.append(exc)
+
+    try:
+        job = threading.Thread(target=embed_all)
+        job.start()
+        asked = 0
+        while job.is_alive() and asked < 200:
+            response = library.search(f"filler{asked % 40} topic{asked % 12}", k=3)
+            assert response.results
+            asked += 1
+        job.join(60)
+        assert not failures and not job.is_alive()
+        threads = {ident for ident, _ in embedder.calls}
+        assert len(threads) == 2  # the job's and the questions'
+        status = library.status()
+        assert status.unembedded_keys == 0 and status.documents["embedded"] == 12
+        assert library.index.ids() == set(library.db.vector_ids().tolist())
+        with library.db.reading() as conn:
+            keys = conn.execute("SELECT count(*), count(DISTINCT embed_key) FROM vectors")
+            total, distinct = keys.fetchone()
+        assert total == distinct == status.vectors
+    finally:
+        library.close()
+
+
+# -- one writer --------------------------------------------------------------------------------
+
+
+def test_a_reader_never_writes(tmp_path: Path) -> None:
+    folder = notes(tmp_path / "notes", [f"n{i}.md" for i in range(5)])
+    home = tmp_path / "home"
+    writer = Library(home=home, embedder=HashedWords())
+    run_quietly(writer.add([folder]))
+    writer.close()
+    for f in (home / "index").iterdir():  # the reader must rebuild it: in memory only
+        f.unlink()
+
+    def files() -> dict[str, bytes]:
+        return {str(p.relative_to(home)): hashlib.sha256(p.read_bytes()).digest()
+                for p in sorted(home.rglob("*"))
+                if p.is_file() and not p.name.endswith(("-wal", "-shm"))}
+
+    before = files()
+    reader = Library(home=home, embedder=HashedWords(), writer=False)
+    try:
+        for job in (reader.add([folder]), reader.sync(), reader.embed_pending(),
+                    reader.retry([str(folder / "n1.md")])):
+            with pytest.raises(KuraError, match="reading only"):
+                run_quietly(job)
+        with pytest.raises(KuraError, match="reading only"):
+            reader.remove(folder)
+        hit = reader.search("wordn3", k=1).results[0]
+        assert hit.path.endswith("n3.md") and hit.cosine is not None
+    finally:
+        reader.close()
+    assert files() == before
+
+
+def test_a_writer_holds_the_library_until_it_is_closed(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = Library(home=home, embedder=HashedWords(), purpose="kura add")
+    waited: list[str] = []
+    second_opened = threading.Event()
+
+    def second_writer() -> None:
+        second = Library(home=home, embedder=HashedWords(), purpose="Kura window",
+                         on_wait=waited.append)
+        second_opened.set()
+        second.close()
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    try:
+        reader = Library(home=home, embedder=HashedWords(), writer=False)  # never waits
+        assert reader.search("anything").results == []
+        reader.close()
+        deadline = time.monotonic() + 10
+        while not waited and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(waited) == 1 and waited[0].startswith("kura add (pid ")
+        assert not second_opened.is_set()
+    finally:
+        first.close()
+        thread.join(30)
+    assert second_opened.is_set()

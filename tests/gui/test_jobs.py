@@ -323,8 +323,11 @@ def test_anything_else_is_a_bug_said_briefly_and_logged(
 def test_progress_text_from_the_cores_progress() -> None:
     assert progress_view(Progress("scan", 3, 10)) == ProgressView(
         tr("index.scan", done=3, total=10), 0.3)
-    assert progress_view(Progress("scan", 3, None)) == ProgressView(
+    assert progress_view(Progress("scan", 0, None)) == ProgressView(
         tr("index.scan_unknown"), None)
+    # Files are read while the walk goes on: how many so far, and no bar yet.
+    assert progress_view(Progress("scan", 3, None)) == ProgressView(
+        tr("index.scan_so_far", done=3), None)
     assert progress_view(Progress("embed", 0, 200)) == ProgressView(
         tr("index.embed_start", done=0, total=200), 0.0)
     assert progress_view(Progress("embed", 100, 200, rate=50.0, eta=2.0)) == ProgressView(

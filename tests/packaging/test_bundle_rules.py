@@ -56,7 +56,7 @@ def test_qt_modules_kura_uses_are_kept_and_the_rest_excluded() -> None:
     assert used <= set(rules.QT_MODULES_USED), used
     for name in rules.QT_MODULES_USED:
         assert f"PySide6.{name}" not in rules.EXCLUDES
-    for name in ("QtQuick", "QtQml", "QtNetwork", "QtPdf", "QtWebEngineCore", "QtOpenGL"):
+    for name in ("QtQuick", "QtQml", "QtNetworkAuth", "QtPdf", "QtWebEngineCore", "QtOpenGL"):
         assert f"PySide6.{name}" in rules.EXCLUDES
 
 
@@ -97,7 +97,7 @@ def test_kept(dest: str) -> None:
     "PySide6/Qt/lib/libQt6Qml.so.6",
     "PySide6/Qt/lib/libQt6Pdf.so.6",
     "PySide6/Qt/lib/libQt6VirtualKeyboard.so.6",
-    "PySide6/Qt/lib/libQt6Network.so.6",
+    "PySide6/Qt/lib/libQt6NetworkAuth.so.6",
     "PySide6/Qt6Quick.dll",
     "PySide6/Qt/plugins/platforms/libqeglfs.so",
     "PySide6/Qt/plugins/platforms/libqvnc.so",

@@ -24,6 +24,13 @@ class SkipReason(StrEnum):
     PERMISSION_DENIED = "permission_denied"
     VANISHED = "vanished"
     BINARY = "binary"
+    # A file that overran the reading budgets (worker processes, see core/reading.py),
+    # crashed its parser, declares an absurd unpacked size, or holds no prose at all.
+    TOO_SLOW = "too_slow"
+    TOO_MUCH_MEMORY = "too_much_memory"
+    CRASHED = "crashed"
+    SUSPICIOUS = "suspicious"
+    NOT_PROSE = "not_prose"
 
 
 # Old binary Office formats: a hint how to make them readable beats a bare "cannot".
@@ -57,6 +64,12 @@ SENTENCES = {
     "vanished": "The file was moved or deleted while Kura was reading it.",
     "vanished_folder": "The folder was moved or deleted while Kura was reading it.",
     "binary": "This looks like binary data, not text.",
+    "too_slow": "The file took too long to read.",
+    "too_much_memory": "Reading this file needs more memory than Kura allows for one file.",
+    "crashed": "Reading this file made the reader crash; the file may be damaged.",
+    "suspicious": "The file claims to unpack to far more data than a document holds; "
+                  "Kura did not open it.",
+    "not_prose": "The file holds no readable text, only encoded or machine-made data.",
 }
 
 
@@ -109,8 +122,9 @@ def skip_wording(reason: SkipReason, path: Path, *, limit: int | None = None,
             else SkipWording("too_large_limit", limit=_megabytes(limit))
     if reason in (SkipReason.PERMISSION_DENIED, SkipReason.VANISHED):
         return SkipWording(f"{reason}_folder" if folder else str(reason))
-    if reason is SkipReason.BINARY:
-        return SkipWording("binary")
+    if reason in (SkipReason.BINARY, SkipReason.TOO_SLOW, SkipReason.TOO_MUCH_MEMORY,
+                  SkipReason.CRASHED, SkipReason.SUSPICIOUS, SkipReason.NOT_PROSE):
+        return SkipWording(str(reason))
     raise AssertionError(reason)  # pragma: no cover - every member is handled above
 
 

@@ -25,6 +25,23 @@ _SKIP = frozenset({
 })
 _SKIP_ROLES = frozenset({"navigation", "banner", "contentinfo", "menu", "menubar", "search",
                          "complementary", "dialog", "toolbar"})
+# Page chrome that generators mark by class or id rather than by element: DocBook and
+# Publican ("navheader", "docnav", the "banner"), Sphinx ("sphinxsidebar", "related"),
+# Javadoc ("topNav", "subNav", "bottomNav"), Doxygen ("navpath"), SQLite's site
+# ("nosearch", "mainmenu"), and the common names of menus, breadcrumbs and footers.
+# Only whole class words count: "footnote" or DocBook's "sidebar" boxes are content.
+_SKIP_CLASSES = frozenset({
+    "navheader", "navfooter", "docnav", "navbar", "navigation", "breadcrumb", "breadcrumbs",
+    "menu", "mainmenu", "submenu", "searchmenu", "sphinxsidebar", "related", "topnav",
+    "subnav", "bottomnav", "skipnav", "navpath", "navlist", "nosearch", "noindex",
+    "robots-nocontent", "footer", "site-footer", "site-header", "skip-link", "headerlink",
+})
+_SKIP_IDS = frozenset({
+    "banner", "footer", "nav", "navbar", "navigation", "menu", "mainmenu", "submenu",
+    "searchmenu", "sidebar", "breadcrumb", "breadcrumbs", "site-header", "site-footer",
+})
+# Permalink marks that site generators append to headings ("Install¶").
+_PERMALINK = "¶\uf0c1 "
 # Elements that end the current line of text before and after themselves.
 _BLOCKS = frozenset({
     "address", "article", "blockquote", "body", "br", "caption", "dd", "details", "div",
@@ -118,7 +135,11 @@ class _Walker:
         attrs = node.attributes
         if "hidden" in attrs or attrs.get("aria-hidden") == "true":
             return True
-        return (attrs.get("role") or "").lower() in _SKIP_ROLES
+        if (attrs.get("role") or "").lower() in _SKIP_ROLES:
+            return True
+        if (attrs.get("id") or "").lower() in _SKIP_IDS:
+            return True
+        return not _SKIP_CLASSES.isdisjoint((attrs.get("class") or "").lower().split())
 
     def _open(self, tag: str) -> None:
         if tag in _BLOCKS:
@@ -151,7 +172,7 @@ class _Walker:
 
     def _heading(self, node: LexborNode, tag: str) -> None:
         self._end_line()
-        text = _collapse(node.text())
+        text = _collapse(node.text()).rstrip(_PERMALINK)
         if not text:
             return
         if self.first_heading is None:

@@ -5,7 +5,8 @@ type), so a 4 GB video or a locked file costs one ``stat``. Whatever a reader's 
 raises on a bad file (``BadZipFile``, ``KeyError``, lxml errors, ...) is reported as
 damage, with the library's words kept in ``detail`` for the log: one bad file must never
 stop a library scan. Which reader runs, and the kind the document is stored under, come
-from the file's row in ``formats.FORMATS``.
+from the file's row in ``formats.FORMATS``. Every reader's sections are then tidied in
+one place: page headers, footers, numbers and navigation lines off their edges.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import stat
 from dataclasses import replace
 from pathlib import Path
 
+from desktop_app.core.ingest.boilerplate import without_boilerplate
 from desktop_app.core.ingest.document import ParsedDocument
 from desktop_app.core.ingest.errors import SkipReason, UnreadableFile
 from desktop_app.core.ingest.formats import Kind, format_of
@@ -65,8 +67,9 @@ def _from_os_error(path: Path, exc: OSError) -> UnreadableFile:
 
 
 def _tidied(document: ParsedDocument, kind: Kind) -> ParsedDocument:
-    """The document with its row's kind, without empty sections, a blank title as None."""
-    sections = [s for s in document.sections if s.text.strip()]
+    """The document with its row's kind, without page furniture and navigation lines
+    (``boilerplate``), without empty sections, a blank title as None."""
+    sections = [s for s in without_boilerplate(document.sections) if s.text.strip()]
     if not sections:
         raise UnreadableFile(document.path, SkipReason.EMPTY, "no text in any section")
     title = document.title.strip() if document.title else None

@@ -3,6 +3,11 @@
 ``read_only=True`` streams rows instead of building every cell object (a 100k-row sheet
 would otherwise take gigabytes); ``data_only=True`` gives the values Excel last computed
 rather than formulas, which is what the person saw.
+
+A read-only sheet trusts the size its file declares (``<dimension ref="A1:XFD1048576"/>``)
+and pads every row to that width and the sheet to that height: three real cells would
+become a million rows of 16,384 empty values. The declared size is dropped, so rows are
+as wide as their own last cell and the sheet ends at its last real row.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ def read(path: Path) -> ParsedDocument:
     try:
         sections = []
         for sheet in workbook.worksheets:
+            sheet.reset_dimensions()  # the real cells decide the size, not the claim
             text = _sheet_text(sheet.iter_rows(values_only=True))
             if text:
                 sections.append(Section(text=text, location=sheet.title, heading=sheet.title))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterable
 
 from desktop_app.core.store.connections import StoreBase
 from desktop_app.core.store.errors import CollectionExistsError, NotFoundError
 from desktop_app.core.store.rows import STATUSES, Collection, CollectionSummary
-from desktop_app.core.store.sqlutil import is_under, now, path_text
+from desktop_app.core.store.sqlutil import is_under, marks, now, path_text
 
 
 def _clean_name(name: str) -> str:
@@ -46,6 +47,9 @@ def summaries(conn: sqlite3.Connection) -> list[CollectionSummary]:
 
 
 class CollectionsRepo(StoreBase):
+    # vector_ids_in_collections' last answer, with the scope and data version it is for.
+    _scope_vectors: tuple[tuple[tuple[int, ...], tuple[int, ...]], frozenset[int]] | None = None
+
     def create_collection(self, name: str) -> int:
         clean = _clean_name(name)
         try:
@@ -78,6 +82,35 @@ class CollectionsRepo(StoreBase):
         on every query)."""
         with self.reading() as conn:
             return dict(conn.execute("SELECT id, name FROM collections ORDER BY name"))
+
+    def vector_ids_in_collections(self, collection_ids: Iterable[int]) -> frozenset[int]:
+        """The ids of the vectors that chunks of these collections use: what a search
+        scoped to them may return. A vector is shared by identical chunks, possibly in
+        several collections, so it belongs to each of them.
+
+        One pass over the scope's chunks (about 2 s per million), so the last answer is
+        kept until chunks or vectors change. Ids only grow (AUTOINCREMENT), so the
+        count and largest id of chunks and the largest vector id change with every
+        insert or delete that could add a vector to the scope; a deleted vector that
+        stays in a kept answer is harmless (the index no longer returns it)."""
+        scope = tuple(sorted({int(c) for c in collection_ids}))
+        if not scope:
+            return frozenset()
+        with self.reading() as conn:  # one snapshot for the version and the ids
+            version = conn.execute(
+                "SELECT (SELECT count(*) FROM chunks), (SELECT max(id) FROM chunks), "
+                "(SELECT max(id) FROM vectors)"
+            ).fetchone()
+            kept = self._scope_vectors
+            if kept is not None and kept[0] == (scope, version):
+                return kept[1]
+            ids = frozenset(row[0] for row in conn.execute(
+                "SELECT v.id FROM documents d JOIN chunks c ON c.document_id = d.id "
+                "JOIN vectors v ON v.embed_key = c.embed_key "
+                f"WHERE d.collection_id IN ({marks(len(scope))})", scope,
+            ))
+        self._scope_vectors = ((scope, version), ids)  # one assignment: thread-safe
+        return ids
 
     def list_collections(self) -> list[CollectionSummary]:
         with self.reading() as conn:

@@ -48,17 +48,26 @@ def _upsert(
 
 
 def refresh_embedded(conn: sqlite3.Connection, document_ids: Iterable[int]) -> None:
-    """Flip 'parsed' documents whose every chunk now has a vector to 'embedded'."""
-    conn.executemany(
-        """
-        UPDATE documents SET status = 'embedded', updated_at = ?1, embedded_at = ?1
-        WHERE id = ?2 AND status = 'parsed' AND NOT EXISTS (
-            SELECT 1 FROM chunks c
-            WHERE c.document_id = documents.id
-              AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.embed_key = c.embed_key))
-        """,
-        ((now(), doc_id) for doc_id in document_ids),
-    )
+    """Flip 'parsed' documents whose every chunk now has a vector to 'embedded'.
+
+    A long document is embedded in reading order, a batch at a time, and asked after
+    every batch: looking for a chunk still without a vector from its *last* chunk
+    finds one at once until the document is done, where a scan from the first chunk
+    would walk the whole embedded part each time (quadratic in the document)."""
+    stamp = now()
+    for doc_id in document_ids:
+        waiting = conn.execute(
+            "SELECT 1 FROM chunks c WHERE c.document_id = ? AND NOT EXISTS "
+            "(SELECT 1 FROM vectors v WHERE v.embed_key = c.embed_key) "
+            "ORDER BY c.ordinal DESC LIMIT 1",
+            (doc_id,),
+        ).fetchone()
+        if waiting is None:
+            conn.execute(
+                "UPDATE documents SET status = 'embedded', updated_at = ?1, embedded_at = ?1 "
+                "WHERE id = ?2 AND status = 'parsed'",
+                (stamp, doc_id),
+            )
 
 
 def _folder_of(path: str, folders: Sequence[str]) -> str | None:

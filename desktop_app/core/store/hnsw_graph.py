@@ -3,11 +3,17 @@
 hnswlib cannot say which labels are marked deleted (they stay in ``get_ids_list``) and
 raises on deleting one twice, so we keep ``live`` and ``deleted`` label sets beside it.
 Not thread-safe on its own: ``VectorIndex`` serializes every call.
+
+A search limited to some labels (``allowed``: the vectors of a few collections) filters
+inside hnswlib while it walks the graph, so the best allowed vectors are found however
+many better ones are not allowed. The walk slows as the allowed share shrinks (it must
+visit more nodes to meet enough that pass), so a small allowed set is scanned exactly
+instead: that costs its size, and is also exact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +27,11 @@ LabelFilter = Callable[[int], bool]
 
 MIN_CAPACITY = 1024
 _EXACT_BATCH = 8192
+# An allowed set up to this many labels is scanned exactly rather than walked with a
+# filter. hnswlib hands vectors out slowly (15-30 us each), so a scan of 1,000 took 27 ms
+# on a 100k graph at 256 dims where the filtered walk took 44 ms, and at 2,000 the walk
+# was the faster (24 ms); a walk gets cheaper as the allowed share grows, a scan dearer.
+EXACT_SCAN_LABELS = 1500
 
 
 @dataclass(frozen=True)
@@ -104,39 +115,62 @@ class HnswGraph:
         return n
 
     def search(
-        self, query: ArrayLike, k: int, label_filter: LabelFilter | None = None
+        self, query: ArrayLike, k: int, label_filter: LabelFilter | None = None,
+        *, allowed: Set[int] | None = None,
     ) -> list[tuple[int, float]]:
-        """Top ``k`` as ``(label, cosine)``, best first; fewer if fewer exist."""
+        """Top ``k`` as ``(label, cosine)``, best first; fewer if fewer exist. Only
+        labels that pass ``label_filter`` and are in ``allowed`` (when given)."""
         k = min(int(k), len(self.live))
         if k <= 0:
             return []
         q = truncate(query, self.params.dim)
         if q.shape[0] != 1:
             raise ValueError("search takes one query vector")
+        if allowed is not None:
+            if len(allowed) <= EXACT_SCAN_LABELS:
+                return self._exact(q[0], k, self._candidates(allowed, label_filter))
+            label_filter = _both(allowed.__contains__, label_filter)
         self._index.set_ef(max(self.params.ef, k))
         try:
             labels, dists = self._index.knn_query(q, k=k, num_threads=1, filter=label_filter)
         except RuntimeError:
             # hnswlib raises when it finds fewer than k: a filter that few labels pass,
             # or a graph thinned by deletions. Those cases are small or rare: go exact.
-            return self._exact(q[0], k, label_filter)
+            return self._exact(q[0], k, self._candidates(self.live, label_filter))
         # hnswlib's 'ip' distance is 1 - inner product.
         return [(int(x), float(1.0 - d)) for x, d in zip(labels[0], dists[0], strict=True)]
 
-    def _exact(
-        self, q: np.ndarray, k: int, label_filter: LabelFilter | None
-    ) -> list[tuple[int, float]]:
-        labels = sorted(self.live)
-        if label_filter is not None:
-            labels = [x for x in labels if label_filter(x)]
-        best: list[tuple[int, float]] = []
+    def _candidates(self, labels: Set[int], label_filter: LabelFilter | None) -> list[int]:
+        live = self.live
+        return [x for x in labels if x in live and (label_filter is None or label_filter(x))]
+
+    def _exact(self, q: np.ndarray, k: int, labels: list[int]) -> list[tuple[int, float]]:
+        best_labels = np.empty(0, dtype=np.int64)
+        best_scores = np.empty(0, dtype=np.float32)
         for start in range(0, len(labels), _EXACT_BATCH):
-            part = labels[start : start + _EXACT_BATCH]
-            vectors = np.asarray(self._index.get_items(part), dtype=np.float32)
-            scores = vectors @ q
-            best.extend(zip(part, (float(s) for s in scores), strict=True))
-            best = sorted(best, key=lambda t: -t[1])[:k]
-        return best
+            part = np.asarray(labels[start : start + _EXACT_BATCH], dtype=np.int64)
+            scores = self.vectors(part) @ q
+            best_labels = np.concatenate([best_labels, part])
+            best_scores = np.concatenate([best_scores, scores])
+            if len(best_scores) > k:
+                keep = np.argpartition(-best_scores, k - 1)[:k]
+                best_labels, best_scores = best_labels[keep], best_scores[keep]
+        order = np.argsort(-best_scores, kind="stable")
+        return [(int(best_labels[i]), float(best_scores[i])) for i in order]
+
+    def vectors(self, labels: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The stored (truncated, normalized) vectors of live labels, in order."""
+        if not len(labels):
+            return np.empty((0, self.params.dim), dtype=np.float32)
+        # An array, not a list: hnswlib converts a list item by item (2.4x slower).
+        wanted = np.asarray(labels, dtype=np.uint64)
+        return np.asarray(self._index.get_items(wanted), dtype=np.float32)
 
     def save(self, path: Path) -> None:
         self._index.save_index(str(path))
+
+
+def _both(first: LabelFilter, second: LabelFilter | None) -> LabelFilter:
+    if second is None:
+        return first
+    return lambda label: first(label) and second(label)

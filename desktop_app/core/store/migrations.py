@@ -123,7 +123,28 @@ def _v2_document_times(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE documents SET embedded_at = updated_at WHERE status = 'embedded'")
 
 
-MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_document_times)
+def _v3_chunk_shingles(conn: sqlite3.Connection) -> None:
+    """Sampled shingle hashes of the chunks that own a vector (store/shingles_repo.py),
+    so a chunk repeating stored text in another file or format shares its vector.
+
+    Keyed by (chunk_id, hash) so a chunk's rows are deleted with it (the cascade, on
+    every path that deletes chunks); the index on hash finds the chunks posting a
+    shingle. Existing chunks are fingerprinted when Database opens (the meta version is
+    missing), not here: that code may change, and migrations must not.
+    """
+    conn.execute(
+        """
+        CREATE TABLE chunk_shingles (
+            chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+            hash INTEGER NOT NULL,
+            PRIMARY KEY (chunk_id, hash)
+        ) WITHOUT ROWID
+        """
+    )
+    conn.execute("CREATE INDEX chunk_shingles_by_hash ON chunk_shingles(hash)")
+
+
+MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_document_times, _v3_chunk_shingles)
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -30,10 +31,65 @@ def _full_dim(conn: sqlite3.Connection) -> int:
     return int(value) if value is not None else 0
 
 
+@dataclass(frozen=True, slots=True)
+class PendingDocument:
+    """A document waiting for vectors, with what the embedding order weighs."""
+
+    id: int
+    mtime_ns: int  # when the file was last modified
+    chunks: int  # its length in chunks
+
+
 class VectorsRepo(StoreBase):
+    def pending_documents(self) -> list[PendingDocument]:
+        """Every document waiting for vectors ('parsed'), with its length: where an
+        embedding pass starts (``EmbedQueue``). One query, linear in the library."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                "SELECT d.id, d.mtime_ns, "
+                "(SELECT count(*) FROM chunks c WHERE c.document_id = d.id) "
+                "FROM documents d WHERE d.status = 'parsed' ORDER BY d.id"
+            ).fetchall()
+        return [PendingDocument(*row) for row in rows]
+
+    def pending_chunks(
+        self, document_id: int, after_ordinal: int = -1, limit: int = 256
+    ) -> list[tuple[int, PendingChunk]]:
+        """The document's chunks after ``after_ordinal`` whose embed_key has no vector
+        yet, in reading order, as ``(ordinal, chunk)``. Passing the last ordinal back in
+        reads each chunk once however many batches a long document takes: that is
+        what keeps an embedding pass linear (fewer than ``limit`` back means done)."""
+        if limit <= 0:
+            return []
+        with self.reading() as conn:
+            rows = conn.execute(
+                """
+                SELECT c.ordinal, c.embed_key, c.text, c.title FROM chunks c
+                WHERE c.document_id = ? AND c.ordinal > ?
+                  AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.embed_key = c.embed_key)
+                ORDER BY c.ordinal LIMIT ?
+                """,
+                (document_id, after_ordinal, limit),
+            ).fetchall()
+        return [(ordinal, PendingChunk(key, text, title)) for ordinal, key, text, title in rows]
+
+    def keys_without_vectors(self, embed_keys: Iterable[str]) -> set[str]:
+        """Those of ``embed_keys`` that have no vector yet."""
+        keys = sorted(set(embed_keys))
+        have: set[str] = set()
+        with self.reading() as conn:
+            for part in batched(keys):
+                have.update(r[0] for r in conn.execute(
+                    f"SELECT embed_key FROM vectors WHERE embed_key IN ({marks(len(part))})",
+                    part,
+                ))
+        return set(keys) - have
+
     def pending_embed_keys(self, limit: int = 256) -> list[PendingChunk]:
-        """Chunks whose embed_key has no vector yet, one per embed_key, oldest documents
-        (lowest id) first and in reading order within a document."""
+        """The first ``limit`` chunks whose embed_key has no vector yet, one per
+        embed_key, oldest documents (lowest id) first and in reading order within a
+        document. Each call starts from the first document again: for one-off use and
+        tests; a whole embedding pass goes through ``EmbedQueue``, which does not."""
         out: list[PendingChunk] = []
         seen: set[str] = set()
         if limit <= 0:
@@ -99,8 +155,11 @@ class VectorsRepo(StoreBase):
             keys = list({key for key, _ in blobs})
             doc_ids: set[int] = set()
             for part in batched(keys):
+                # CROSS JOIN keeps chunks the outer loop, found by embed_key: left to
+                # itself the planner may walk every chunk of the (few) 'parsed'
+                # documents instead, for every batch: quadratic in a long document.
                 doc_ids.update(r[0] for r in conn.execute(
-                    "SELECT DISTINCT c.document_id FROM chunks c JOIN documents d "
+                    "SELECT DISTINCT c.document_id FROM chunks c CROSS JOIN documents d "
                     f"ON d.id = c.document_id WHERE d.status = 'parsed' "
                     f"AND c.embed_key IN ({marks(len(part))})",
                     part,

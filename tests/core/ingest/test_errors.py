@@ -92,4 +92,5 @@ def test_reasons_are_strings_for_storage() -> None:
     assert SkipReason.TOO_LARGE == "too_large"
     assert {r.name for r in SkipReason} == {
         "ENCRYPTED", "CORRUPT", "UNSUPPORTED", "EMPTY", "TOO_LARGE", "PERMISSION_DENIED",
-        "VANISHED", "BINARY"}
+        "VANISHED", "BINARY", "TOO_SLOW", "TOO_MUCH_MEMORY", "CRASHED", "SUSPICIOUS",
+        "NOT_PROSE"}

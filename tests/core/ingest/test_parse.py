@@ -234,3 +234,32 @@ def test_the_fixture_knowledge_base_parses() -> None:
         assert all(s.text.strip() for s in document.sections)
         body = path.read_text(encoding="utf-8").split("\n", 1)[1].strip()
         assert document.sections[0].text.startswith(body[:20])
+
+
+def test_every_reader_gets_its_page_furniture_and_link_bars_dropped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Boilerplate is taken off in parse(), whatever the reader: here a slide deck
+    whose slides all carry the same footer and a number."""
+    path = tmp_path / "deck.pptx"
+    path.write_bytes(b"PK\x03\x04 whatever")
+    topics = ["Budget", "Hiring", "Roadmap", "Risks"]
+
+    def deck(p: Path) -> ParsedDocument:
+        return ParsedDocument(p, "pptx", "Plan", [
+            Section(f"{topic}\nWhat we decided about {topic.lower()}.\nACME Corp | Internal\n"
+                    f"{n}", f"slide {n}", page=n, heading=topic)
+            for n, topic in enumerate(topics, start=1)])
+
+    use_reader(monkeypatch, Kind.PPTX, deck)
+    assert [s.text for s in parse(path).sections] == [
+        f"{topic}\nWhat we decided about {topic.lower()}." for topic in topics]
+
+
+def test_markdown_link_bars_are_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "page.md"
+    path.write_text("-   [Home](index.html)\n-   [Menu](menu.html)\n\n# Backups\n\n"
+                    "Back up /etc every night.\n\n[Prev](a.html) | [Next](b.html)\n",
+                    encoding="utf-8")
+    document = parse(path)
+    assert [(s.location, s.text) for s in document.sections] == [
+        ("Backups", "Back up /etc every night.")]

@@ -82,3 +82,70 @@ def test_placeholder_titles_are_dropped() -> None:
         None, None, None, None]
     assert useful("Microsoft Word - Annual Report 2024.docx") == "Annual Report 2024"
     assert useful("  Annual\n Report ") == "Annual Report"
+
+
+def paged_pdf(path: Path, bodies: list[str], *, header: str | None, footer: str,
+              footer_first: bool = False, chinese: bool = False) -> Path:
+    """A PDF as word processors print them: a running header at the top of each page,
+    the body, and a footer with the page number at the bottom (drawn first or last)."""
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path))
+    font = "Helvetica"
+    if chinese:
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+        font = "STSong-Light"
+    total = len(bodies)
+    for number, body in enumerate(bodies, start=1):
+        c.setFont(font, 9)
+        if footer_first:
+            c.drawCentredString(300, 30, footer.format(n=number, total=total))
+        if header:
+            c.drawString(72, 800, header)
+        c.setFont(font, 12)
+        y = 740
+        for line in body.splitlines():
+            c.drawString(72, y, line)
+            y -= 18
+        c.setFont(font, 9)
+        if not footer_first:
+            c.drawCentredString(300, 30, footer.format(n=number, total=total))
+        c.showPage()
+    c.save()
+    return path
+
+
+TOPICS = ["apples", "pears", "plums", "cherries", "grapes", "melons", "lemons", "figs"]
+
+
+def fruit_pages(count: int) -> list[str]:
+    return [f"The {fruit} chapter starts here.\nStore {fruit} in a cool place.\n"
+            f"Most {fruit} keep for a week." for fruit in TOPICS[:count]]
+
+
+@pytest.mark.parametrize("footer_first", [False, True])
+def test_running_headers_footers_and_page_numbers_are_dropped(tmp_path: Path,
+                                                              footer_first: bool) -> None:
+    bodies = fruit_pages(6)
+    path = paged_pdf(tmp_path / "fruit.pdf", bodies, header="Fruit Storage Handbook",
+                     footer="Page {n} of {total}", footer_first=footer_first)
+    document = parse(path)
+    assert [s.text for s in document.sections] == bodies
+    assert [s.page for s in document.sections] == [1, 2, 3, 4, 5, 6]
+
+
+def test_bare_page_numbers_are_dropped_from_short_documents_too(tmp_path: Path) -> None:
+    bodies = fruit_pages(2)
+    path = paged_pdf(tmp_path / "two.pdf", bodies, header=None, footer="- {n} -")
+    assert [s.text for s in parse(path).sections] == bodies
+
+
+def test_chinese_headers_and_page_numbers_are_dropped(tmp_path: Path) -> None:
+    bodies = ["员工每年享有十五天带薪年假。", "请在休假前至少两周提交申请。",
+              "未使用的年假最多可以结转五天。", "病假需要提供医生证明。"]
+    path = paged_pdf(tmp_path / "手册.pdf", bodies, header="员工手册 2024",
+                     footer="第 {n} 页 共 {total} 页", chinese=True)
+    assert [s.text for s in parse(path).sections] == bodies

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
 from desktop_app.core.ingest import SkipReason, UnreadableFile, parse, sheet_reader
 from tests.support.documents import xlsx_book
+from tests.support.hostile_files import bogus_dimension_xlsx
 
 
 def test_one_section_per_sheet_with_header_keyed_rows(tmp_path: Path) -> None:
@@ -55,3 +57,25 @@ def test_cell_values_read_as_people_see_them() -> None:
         "", "TRUE", "3", "0.1", "a b"]
     assert cell(dt.datetime(2024, 5, 6, 7, 8, 9)) == "2024-05-06 07:08:09"
     assert cell(dt.date(2024, 5, 6)) == "2024-05-06"
+
+
+def test_a_sheet_is_read_by_its_real_cells_not_its_declared_size(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sheet claims A1:XFD1048576 (16,384 columns by 1,048,576 rows) for 4 cells.
+    Trusting it means a million rows of 16,384 values; the spy stops that at once."""
+    path = bogus_dimension_xlsx(tmp_path / "bogus.xlsx")
+    widths: list[int] = []
+    sheet_text = sheet_reader._sheet_text
+
+    def spy(values: Iterable[tuple[object, ...]]) -> str:
+        def counted() -> Iterator[tuple[object, ...]]:
+            for row in values:
+                widths.append(len(row))
+                assert len(widths) <= 10, "rows beyond the real ones were produced"
+                yield row
+        return sheet_text(counted())
+
+    monkeypatch.setattr(sheet_reader, "_sheet_text", spy)
+    document = sheet_reader.read(path)
+    assert [s.text for s in document.sections] == ["Task: Renew the passport | Due: March"]
+    assert widths == [2, 2]  # as wide as the real cells, not 16,384

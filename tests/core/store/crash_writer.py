@@ -1,24 +1,35 @@
-"""Child process for test_crash_safety: writes to a library in a loop until killed.
+"""Child processes for test_crash_safety, killed by the test at a moment it picks.
 
-Usage: python -m tests.core.store.crash_writer DB INDEX SEED
+``python -m tests.core.store.crash_writer DB INDEX SEED`` writes to a store in a loop
+until killed. It does what the pipeline does -- replace documents, embed pending chunks,
+delete documents and orphan vectors, keep the vector index in step and save it now and
+then -- and prints the iteration number after each round so the parent knows when to
+SIGKILL. Each document's title says how many chunks it has and every unshared chunk
+names the version (mtime_ns) of its document, so the parent can tell a half-written or
+mixed-up document from a whole one.
 
-It does what the pipeline does -- replace documents, embed pending chunks, delete
-documents and orphan vectors, keep the vector index in step and save it now and then --
-and prints the iteration number after each round so the parent knows when to SIGKILL.
-Each document's title says how many chunks it has and every unshared chunk names the
-version (mtime_ns) of its document, so the parent can tell a half-written or mixed-up
-document from a whole one.
+``python -m tests.core.store.crash_writer library HOME FOLDER SECONDS`` runs the real
+job, ``Library.add`` of FOLDER into HOME: files read in worker processes (through
+``HOSTILE_READER``, so a file can make its reader sleep) while earlier ones are
+embedded by a fake embedder taking SECONDS per batch. It prints every step as
+``stage done total`` and ``finished`` at the end.
 """
 
 from __future__ import annotations
 
 import random
 import sys
+import time
 from pathlib import Path
 
+from desktop_app.core.library import Library
 from desktop_app.core.progress import run_quietly
+from desktop_app.core.reading import ReadBudget, ReadPool
+from desktop_app.core.settings import LibrarySettings
 from desktop_app.core.store import Database, NewChunk, VectorIndex
+from tests.support.hostile_files import HOSTILE_READER
 from tests.support.store import MODEL, key, vector_for
+from tests.support.text_embedders import HashedWords
 
 INDEX_DIM = 32
 
@@ -59,5 +70,41 @@ def main(db_path: Path, index_path: Path, seed: int) -> None:
         print(version, flush=True)
 
 
+class SlowWords(HashedWords):
+    """The fake embedder at a real model's pace (a batch takes ``seconds``)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def embed_documents(self, texts, titles=None, dim=None):  # type: ignore[no-untyped-def]
+        time.sleep(self.seconds)
+        return super().embed_documents(texts, titles, dim)
+
+
+# What the library job is run with, here and in the test's reference run.
+LIBRARY_SETTINGS = LibrarySettings(chunk_tokens=48, chunk_overlap=8, embed_batch=4,
+                                   save_every=16)
+
+
+class HostileLibrary(Library):
+    def _open_read_pool(self) -> ReadPool:
+        return ReadPool(self.chunker_spec, budget=ReadBudget(60.0, 2 * 1024**3),
+                        max_file_bytes=self.settings.max_file_bytes, reader=HOSTILE_READER)
+
+
+def add_folder(home: Path, folder: Path, seconds: float) -> None:
+    library = HostileLibrary(home=home, settings=LIBRARY_SETTINGS,
+                             embedder=SlowWords(seconds))
+    print("ready", flush=True)
+    for step in library.add([folder]):
+        print(step.stage, step.done, step.total, flush=True)
+    library.close()
+    print("finished", flush=True)
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]))
+    if sys.argv[1] == "library":
+        add_folder(Path(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4]))
+    else:
+        main(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]))

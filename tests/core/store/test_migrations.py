@@ -8,12 +8,13 @@ import pytest
 from desktop_app.core.store import Database, SchemaTooNewError
 from desktop_app.core.store import meta as meta_keys
 from desktop_app.core.store.migrations import MIGRATIONS, migrate, schema_version
+from desktop_app.core.store.shingles import sample, shingle_hashes
 from tests.support.store import chunks
 
 V1_FIELDS = ("id", "collection_id", "path", "size", "mtime_ns", "content_hash", "kind", "title",
              "status", "skip_reason", "skip_message", "updated_at")
 TABLES = {"collections", "collection_folders", "documents", "chunks", "vectors", "chunk_fts",
-          "meta"}
+          "meta", "chunk_shingles"}
 
 
 def _tables(path: Path) -> set[str]:
@@ -101,7 +102,7 @@ def test_a_v1_library_keeps_its_rows_and_gets_read_and_embedded_times(tmp_path: 
     conn.close()
 
     with Database(path) as db:
-        assert db.schema_version == 2 == len(MIGRATIONS)
+        assert db.schema_version == 3 == len(MIGRATIONS)
         docs = db.documents()
         # Every v1 column is as it was; the two new ones come from updated_at.
         assert sorted(tuple(getattr(d, f) for f in V1_FIELDS) for d in docs) == v1_rows
@@ -111,3 +112,29 @@ def test_a_v1_library_keeps_its_rows_and_gets_read_and_embedded_times(tmp_path: 
         assert [(d.relative_path, d.state, d.chunks) for d in db.document_infos()] == [
             ("bad.pdf", "skipped", 0), ("done.md", "embedded", 2), ("read.txt", "parsed", 1)]
         assert len(db.keyword_search("gamma", 5)) == 1  # the keyword index was rebuilt too
+
+
+def test_a_v2_library_gets_shingles_for_the_chunks_that_own_a_vector(tmp_path: Path) -> None:
+    path = tmp_path / "library.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert migrate(conn, MIGRATIONS[:2]) == 2  # a library as Kura 0.2 left it
+    conn.execute("INSERT INTO collections(id, name, created_at) VALUES (1, 'Work', 1.0)")
+    conn.execute(
+        "INSERT INTO documents(id, collection_id, path, size, mtime_ns, content_hash, status, "
+        "updated_at, read_at) VALUES (1, 1, '/w/a.txt', 1, 1, 'h', 'parsed', 1.0, 1.0), "
+        "(2, 1, '/w/b.txt', 1, 1, 'h', 'parsed', 1.0, 1.0)"
+    )
+    text = "A passage long enough to have several sampled shingles, " * 20
+    conn.execute("INSERT INTO chunks(id, document_id, ordinal, text, embed_key) VALUES "
+                 "(1, 1, 0, ?, 'k1'), (2, 2, 0, ?, 'k1'), (3, 2, 1, 'short', 'k2')",
+                 (text, text))
+    conn.close()
+
+    with Database(path) as db:
+        assert db.schema_version == 3 == len(MIGRATIONS)
+        assert [d.path for d in db.documents()] == ["/w/a.txt", "/w/b.txt"]
+        # Chunk 2 shares chunk 1's vector; chunk 3 is shorter than a sample's spacing.
+        assert db.fingerprinted_chunks() == {1}
+        assert db.shingle_rows() == len(sample(shingle_hashes(text)))
+        db.delete_document(1)
+        assert db.shingle_rows() == 0  # rows go with their chunk

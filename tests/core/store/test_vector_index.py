@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from desktop_app.core.progress import Progress, run_quietly
-from desktop_app.core.store import Database, VectorIndex
+from desktop_app.core.store import Database, VectorIndex, hnsw_graph
 from desktop_app.core.store.index_sidecar import sidecar_path
 from tests.support.store import chunks, embed_pending, embedding_like, unit_vectors
 
@@ -94,6 +94,33 @@ def test_filter_even_when_few_labels_pass(tmp_path: Path) -> None:
     rare = {3, 1500, 1999}
     hits = index.search(vectors[10], 10, filter=lambda label: label in rare)
     assert {label for label, _ in hits} == rare  # hnswlib finds < k: exact fallback
+
+
+@pytest.mark.parametrize("how", ["exact scan", "filtered walk"])
+def test_allowed_labels_are_found_behind_many_better_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """A scoped search: the best allowed vectors come back however many vectors that are
+    not allowed match better (a post-filter of the top k would return nothing)."""
+    if how == "filtered walk":
+        monkeypatch.setattr(hnsw_graph, "EXACT_SCAN_LABELS", 10)
+    data = embedding_like(3000, seed=11)
+    index = VectorIndex(tmp_path / "x.hnsw", DIM, threads=1)
+    index.add(np.arange(3000), data)
+    query = data[0]
+    cut = data[:, :DIM] / np.linalg.norm(data[:, :DIM], axis=1, keepdims=True)
+    scores = cut @ (query[:DIM] / np.linalg.norm(query[:DIM]))
+    ranked = np.argsort(-scores)
+    allowed = set(ranked[1000:].tolist())  # the 1000 best are not allowed
+    want = ranked[1000:1010].tolist()
+    hits = index.search(query, 10, allowed=allowed)
+    assert {label for label, _ in hits} <= allowed
+    assert hits[0][0] == want[0]
+    assert len({label for label, _ in hits} & set(want)) >= 9
+    for label, score in hits:
+        assert score == pytest.approx(float(scores[label]), abs=1e-5)
+    assert index.search(query, 10, allowed=set()) == []
+    assert index.search(query, 10, allowed={5, 10**6}) == [(5, pytest.approx(scores[5],
+                                                                               abs=1e-5))]
 
 
 def test_grows_beyond_its_initial_capacity(tmp_path: Path) -> None:
@@ -222,14 +249,145 @@ def test_another_dim_is_rebuilt(db: Database, index_path: Path) -> None:
     assert index.dim == DIM and open_index(index_path, db, dim=DIM)[1] == ""
 
 
-def test_a_stale_index_is_rebuilt(db: Database, index_path: Path) -> None:
+def test_an_index_behind_sqlite_is_reconciled_not_rebuilt(db: Database,
+                                                          index_path: Path) -> None:
+    """A process killed after committing vectors but before saving the index: the next
+    open applies what SQLite gained and lost since the save instead of rebuilding."""
+    fill(db, 100)
+    fill(db, 1900, start=100)
+    open_index(index_path, db)
+    saved = index_path.read_bytes()
+    fill(db, 1000, start=5000)  # reached SQLite, never the index file (a kill, say)
+    new_ids = db.vector_ids()[-1000:].tolist()
+    first = next(d for d in db.documents() if d.path == "/d/0.txt")
+    db.delete_document(first.id)  # and 100 vectors left SQLite
+    gone = db.delete_orphan_vectors()
+    assert len(gone) == 100 and index_path.read_bytes() == saved
+
+    index = VectorIndex(index_path, DIM, threads=1)
+    report = run_quietly(index.open_or_rebuild(db))
+    assert not report.rebuilt and report.reason == ""
+    assert (report.added, report.deleted, report.count) == (1000, 100, 2900)
+    assert index.ids() == set(db.vector_ids().tolist()) and set(new_ids) <= index.ids()
+    assert not set(gone) & index.ids()
+    for vid in new_ids[::97]:
+        assert index.search(db.vectors_for_ids([vid])[0], 1)[0][0] == vid
+    # The reconciled index was saved: the next open has nothing left to do.
+    again = run_quietly(VectorIndex(index_path, DIM, threads=1).open_or_rebuild(db))
+    assert not again.rebuilt and (again.added, again.deleted) == (0, 0)
+
+
+def test_a_long_catch_up_shows_index_steps_and_searches_run_between_them(
+        db: Database, index_path: Path) -> None:
     fill(db, 100)
     open_index(index_path, db)
-    fill(db, 30, start=100)  # reached SQLite, never the index file (a crash, say)
-    assert open_index(index_path, db)[1] == "index is out of date with the database"
-    db.delete_document(db.documents()[0].id)
-    db.delete_orphan_vectors()
-    assert open_index(index_path, db)[1] == "index is out of date with the database"
+    fill(db, 5000, start=1000)
+    index = VectorIndex(index_path, DIM, threads=1)
+    job = index.open_or_rebuild(db)
+    first, second = next(job), next(job)
+    assert (first.stage, first.done, first.total) == ("index", 0, 5000)
+    assert 0 < second.done < 5000
+    # Paused mid catch-up: the loaded file is already in use.
+    assert index.search(db.vectors_for_ids([3])[0], 1)[0][0] == 3
+    report = run_quietly(job)
+    assert not report.rebuilt and report.added == 5000 and len(index) == 5100
+
+
+def test_another_database_under_the_same_ids_is_rebuilt(db: Database, index_path: Path,
+                                                        tmp_path: Path) -> None:
+    fill(db, 100)
+    open_index(index_path, db)
+    with Database(tmp_path / "other.db") as other:  # ids 1..120 again, other texts
+        found = other.create_collection("Docs")
+        other.replace_document(found, "/o.txt", 1, 1, "h", "txt", None,
+                               chunks(*(f"other text {i}" for i in range(120))))
+        embed_pending(other)
+        assert open_index(index_path, other)[1] == (
+            "index holds other vectors than the database under the same ids")
+
+
+def test_a_restored_backup_written_to_since_is_rebuilt(tmp_path: Path,
+                                                       index_path: Path) -> None:
+    """The database file was put back from a backup older than the index and written to
+    since: the newest ids name other vectors in the two."""
+    live = tmp_path / "library.db"
+    with Database(live) as db:
+        fill(db, 100)
+    backup = live.read_bytes()
+    with Database(live) as db:
+        fill(db, 30, start=100)
+        open_index(index_path, db)  # saved with ids up to 130
+    live.write_bytes(backup)
+    with Database(live) as db:
+        fill(db, 30, start=500)  # ids 101..130 again, other vectors
+        assert open_index(index_path, db)[1] == (
+            "index holds other vectors than the database under the same ids")
+
+
+def test_many_deletions_since_the_save_are_rebuilt_not_reconciled(db: Database,
+                                                                  index_path: Path) -> None:
+    fill(db, 3000)
+    open_index(index_path, db)
+    db.replace_document(1, "/d/0.txt", 1, 2, "h2", "txt", None, chunks("text number 1"))
+    db.delete_orphan_vectors()  # 2999 gone while the index file still holds them
+    report = run_quietly(VectorIndex(index_path, DIM, threads=1).open_or_rebuild(db))
+    assert report.rebuilt and report.reason == "too many deleted entries: compacting"
+    assert report.count == 1
+
+
+# -- read-only: a reader beside the library's writer ------------------------------------
+
+
+def test_a_read_only_index_rebuilds_in_memory_and_writes_nothing(db: Database,
+                                                                 index_path: Path) -> None:
+    fill(db, 200)
+    index = VectorIndex(index_path, DIM, threads=1, read_only=True)
+    report = run_quietly(index.open_or_rebuild(db))
+    assert report.rebuilt and report.reason == "no index file" and report.count == 200
+    assert index.search(db.vectors_for_ids([7])[0], 1)[0][0] == 7
+    index.add([10**6], unit_vectors(1, 768))
+    index.save()
+    assert not index_path.parent.exists()  # not even the folder
+
+
+def test_a_read_only_index_reconciles_a_stale_file_in_memory(db: Database,
+                                                            index_path: Path) -> None:
+    fill(db, 300)
+    open_index(index_path, db)  # the writer saved it
+    fill(db, 40, start=1000)  # the writer went on; its next save has not come yet
+    before = {p.name: p.read_bytes() for p in index_path.parent.iterdir()}
+    (index_path.parent / "vectors.hnsw.99.cafe.tmp").write_bytes(b"the writer's save")
+    index = VectorIndex(index_path, DIM, threads=1, read_only=True)
+    report = run_quietly(index.open_or_rebuild(db))
+    assert not report.rebuilt and report.added == 40 and report.count == 340
+    new_id = int(db.vector_ids()[-1])
+    assert index.search(db.vectors_for_ids([new_id])[0], 1)[0][0] == new_id
+    index.save()
+    after = {p.name: p.read_bytes() for p in index_path.parent.iterdir()}
+    assert after == {**before, "vectors.hnsw.99.cafe.tmp": b"the writer's save"}
+
+
+def test_a_read_only_index_checks_again_a_file_the_writer_replaced_meanwhile(
+        db: Database, index_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fill(db, 300)
+    writer, _ = open_index(index_path, db)
+    fill(db, 25, start=1000)
+    reader = VectorIndex(index_path, DIM, threads=1, read_only=True)
+    real_load = reader._load_once
+    calls: list[int] = []
+
+    def load_while_the_writer_saves(*args: object) -> object:
+        result = real_load(*args)  # type: ignore[arg-type]
+        calls.append(1)
+        if len(calls) == 1:
+            writer.reconcile(db)
+            writer.save()  # the file and its sidecar replaced under the first check
+        return result
+
+    monkeypatch.setattr(reader, "_load_once", load_while_the_writer_saves)
+    report = run_quietly(reader.open_or_rebuild(db))
+    assert len(calls) == 2  # checked again, and the new file was used as it is
+    assert not report.rebuilt and report.added == 0 and report.count == 325
 
 
 def test_crash_between_index_and_sidecar_writes(db: Database, index_path: Path) -> None:
