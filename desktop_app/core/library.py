@@ -144,7 +144,7 @@ class Library:
             self._lock = LibraryLock(self.home, purpose)
             self._lock.acquire(wait=True, on_wait=on_wait)
         try:
-            self.db = Database(self.home / "library.sqlite3")
+            self.db = Database(self.home / "library.sqlite3", writer=writer)
         except BaseException:
             if self._lock is not None:
                 self._lock.release()

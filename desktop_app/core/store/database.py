@@ -14,7 +14,7 @@ from desktop_app.core.store import fts
 from desktop_app.core.store.chunks_repo import ChunksRepo
 from desktop_app.core.store.collections_repo import CollectionsRepo
 from desktop_app.core.store.documents_repo import DocumentsRepo
-from desktop_app.core.store.migrations import migrate, schema_version
+from desktop_app.core.store.migrations import MIGRATIONS, migrate, schema_version
 from desktop_app.core.store.shingles_repo import ShinglesRepo, refingerprint_if_needed
 from desktop_app.core.store.status_repo import StatusRepo
 from desktop_app.core.store.vectors_repo import VectorsRepo
@@ -27,14 +27,22 @@ class Database(CollectionsRepo, DocumentsRepo, ChunksRepo, VectorsRepo, Shingles
     Thread-safe: call it from any worker thread. Use as a context manager or ``close()``.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, writer: bool = True) -> None:
+        """``writer=False`` (a search beside the window's writer, ``kura search``): only
+        a schema this version cannot read at all is migrated; the keyword index's
+        re-segmentation and the text fingerprints are left to the writer, so a read of a
+        current library writes nothing."""
         super().__init__(path)
         try:
             with self._write_lock:
-                migrate(self._writer)
-            with self.transaction() as conn:
-                fts.resegment_if_needed(conn)
-                refingerprint_if_needed(conn)
+                # A reader of a current library does not even take SQLite's write lock
+                # (BEGIN IMMEDIATE would wait behind the writer's transaction).
+                if writer or schema_version(self._writer) != len(MIGRATIONS):
+                    migrate(self._writer)
+            if writer:
+                with self.transaction() as conn:
+                    fts.resegment_if_needed(conn)
+                    refingerprint_if_needed(conn)
         except BaseException:
             self.close()
             raise
