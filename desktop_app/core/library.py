@@ -343,8 +343,12 @@ class Library:
         run_quietly(self.open_index(wait=False))
         if self.writer and self._index_open:
             self._embed_for_question(query, collections)
+        # A reader leaves another model's vectors in place (a writer re-embeds them):
+        # until then its query vector cannot be compared with them, so keywords only.
+        stored = self.db.vector_model_id()
         return hybrid_search(self.db, self.index, self.embedder, query, collections,
-                             SearchOptions(k=k))
+                             SearchOptions(k=k),
+                             use_vectors=stored is None or stored == self.embedder.model_id)
 
     def close(self) -> None:
         try:
@@ -377,6 +381,10 @@ class Library:
         try:
             ingest = _Ingest(self, walks, embedding, should_stop)
             counts = yield from ingest.run()
+            if not ingest.stopped and (counts.changed or counts.removed):
+                # Vectors of replaced passages (and any a question embedded for a
+                # document re-read at that moment) are used by no chunk any more.
+                self._drop_orphans()
             if embedding is not None and not ingest.stopped:
                 embedding.reading_done()
                 yield from embedding.rest(should_stop)

@@ -91,7 +91,11 @@ def hybrid_search(
     query: str,
     collections: list[str] | None = None,
     options: SearchOptions | None = None,
+    *,
+    use_vectors: bool = True,
 ) -> SearchResponse:
+    """``use_vectors=False``: keywords only, no cosine (the stored vectors were made by
+    another model than ``embedder``, so comparing its query vector with them is noise)."""
     options = options or SearchOptions()
     query = query.strip()
     names = db.collection_names()
@@ -108,7 +112,8 @@ def hybrid_search(
     query_vector = embedder.embed_queries([query], dim=embedder.dims)[0]
     n_dense = options.candidates if index.dim == 768 else options.coarse_candidates
     whole_library = scope is None or set(scope) >= set(names)
-    dense = _dense(db, index, query_vector, None if whole_library else scope, n_dense)
+    dense = _dense(db, index, query_vector, None if whole_library else scope, n_dense) \
+        if use_vectors else []
     keyword = db.keyword_search(query, options.candidates, scope)
 
     fused: dict[int, float] = {}
@@ -120,7 +125,8 @@ def hybrid_search(
 
     chunks = db.get_chunks(fused)
     missing_cos = [cid for cid in fused if cid not in cosines and cid in chunks]
-    cosines.update(_cosines_by_key(db, [chunks[c] for c in missing_cos], query_vector))
+    if use_vectors:
+        cosines.update(_cosines_by_key(db, [chunks[c] for c in missing_cos], query_vector))
 
     results: list[SearchResult] = []
     per_doc: dict[int, int] = {}

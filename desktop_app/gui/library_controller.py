@@ -93,16 +93,23 @@ class LibraryController(QObject):
         threads = prefs.embedder_threads()
         embedder_settings = EmbedderSettings(threads=threads) if threads else None
 
+        def waiting(holder: str) -> None:
+            # Called on the worker thread; the signal is delivered on the window's.
+            self.indexing_changed.emit(IndexingState(tr("index.waiting_for_lock",
+                                                        holder=holder), None, False, False))
+
         def make() -> Library:
             # The window is the library's writer while it is open (a second Kura
-            # window is not opened, and a "kura add" in a terminal waits for it).
+            # window is not opened, and a "kura add" in a terminal waits for it; the
+            # window waits for a "kura add" that was there first, and says so).
             return Library(home, prefs.library_settings(), embedder_settings=embedder_settings,
-                           purpose="Kura window")
+                           purpose="Kura window", on_wait=waiting)
 
         background(make, on_result=self._on_opened, on_error=self._fail)
 
     def _on_opened(self, library: Library) -> None:
         self.library = library
+        self.indexing_changed.emit(IndexingState("", None, False, False))
         self.opened.emit(library)
         self.refresh()
 

@@ -289,6 +289,7 @@ EN: dict[str, str] = {
     "error.unreadable_file": "{path}: {reason}",
     "error.library_busy": "{detail}",
     "app.already_open": "Kura is already open.",
+    "index.waiting_for_lock": "Waiting for {holder} to finish with this library…",
 }
 
 ZH: dict[str, str] = {
@@ -532,6 +533,7 @@ ZH: dict[str, str] = {
     "error.unreadable_file": "{path}：{reason}",
     "error.library_busy": "另一个 Kura 进程正在使用这个资料库：{detail}",
     "app.already_open": "Kura 已经打开了。",
+    "index.waiting_for_lock": "正在等待 {holder} 用完这个资料库……",
 }
 
 CATALOGS: dict[Language, dict[str, str]] = {"en": EN, "zh_CN": ZH}

@@ -669,6 +669,32 @@ def test_a_reader_never_writes(tmp_path: Path) -> None:
     assert files() == before
 
 
+class OtherWords(HashedWords):
+    """Another model: the same words point elsewhere."""
+
+    model_id = "other-words"
+
+    def _embed(self, texts, dim):  # type: ignore[no-untyped-def]
+        return super()._embed([" ".join(f"{w}x" for w in t.split()) for t in texts], dim)
+
+
+def test_a_reader_with_another_model_does_not_compare_its_vectors(tmp_path: Path) -> None:
+    """The writer re-embeds another model's vectors; a reader leaves them, and must not
+    rank or judge relevance by comparing its own query vector with them."""
+    folder = notes(tmp_path / "notes", [f"n{i}.md" for i in range(5)])
+    home = tmp_path / "home"
+    writer = Library(home=home, embedder=HashedWords())
+    run_quietly(writer.add([folder]))
+    writer.close()
+    reader = Library(home=home, embedder=OtherWords(), writer=False)
+    try:
+        hits = reader.search("wordn3", k=3).results
+    finally:
+        reader.close()
+    assert hits and hits[0].path.endswith("n3.md")  # keywords still find it
+    assert all(h.cosine is None and h.relevance is None for h in hits)
+
+
 def test_a_writer_holds_the_library_until_it_is_closed(tmp_path: Path) -> None:
     home = tmp_path / "home"
     first = Library(home=home, embedder=HashedWords(), purpose="kura add")
@@ -696,3 +722,16 @@ def test_a_writer_holds_the_library_until_it_is_closed(tmp_path: Path) -> None:
         first.close()
         thread.join(30)
     assert second_opened.is_set()
+
+
+def test_a_changed_file_leaves_no_vector_of_its_old_text(fast_library: Library,
+                                                         tmp_path: Path) -> None:
+    folder = notes(tmp_path / "notes", ["alpha.md", "beta.md"])
+    run_quietly(fast_library.add([folder]))
+    (folder / "alpha.md").write_text("# alpha\n\nA wholly new text about gardens.\n",
+                                     encoding="utf-8")
+    run_quietly(fast_library.sync())
+    with fast_library.db.reading() as conn:
+        vectors = {r[0] for r in conn.execute("SELECT embed_key FROM vectors")}
+        used = {r[0] for r in conn.execute("SELECT embed_key FROM chunks")}
+    assert vectors == used

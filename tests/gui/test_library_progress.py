@@ -52,3 +52,27 @@ def test_the_next_job_starts_a_fresh_line() -> None:
     controller.lane.finished.emit("add", True)
     [state] = shown_for(controller, "sync", [Progress("embed", 3, 9)])
     assert state.text == progress_view(Progress("embed", 3, 9)).text
+
+
+def test_the_window_says_whom_it_waits_for_and_opens_when_the_lock_is_free(
+        qtbot, tmp_path) -> None:
+    from desktop_app.core.library_lock import LibraryLock
+
+    held = LibraryLock(tmp_path, "kura add")
+    held.acquire(wait=False)
+    controller = LibraryController(Preferences())
+    states: list[IndexingState] = []
+    controller.indexing_changed.connect(states.append)
+    try:
+        with qtbot.waitSignal(controller.indexing_changed, timeout=20_000):
+            controller.open(tmp_path)
+        assert "kura add" in states[0].text
+        assert states[0].text.startswith(tr("index.waiting_for_lock", holder="")[:10])
+        assert controller.library is None  # still waiting
+    finally:
+        held.release()
+    with qtbot.waitSignal(controller.opened, timeout=20_000):
+        pass
+    assert controller.library is not None
+    assert states[-1].text == ""  # the waiting line is gone
+    controller.library.close()
