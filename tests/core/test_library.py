@@ -735,3 +735,33 @@ def test_a_changed_file_leaves_no_vector_of_its_old_text(fast_library: Library,
         vectors = {r[0] for r in conn.execute("SELECT embed_key FROM vectors")}
         used = {r[0] for r in conn.execute("SELECT embed_key FROM chunks")}
     assert vectors == used
+
+
+def test_a_folder_with_hostile_files_finishes_and_lists_each_with_its_reason(
+        tmp_path: Path) -> None:
+    """The issue's folder: a 20 MB one-line file, a zip bomb and a spreadsheet whose
+    declared dimensions are bogus, among ordinary notes. Every note is indexed, every
+    bad file is listed with its reason, and the bogus sheet is read by its real cells."""
+    from tests.support.hostile_files import bogus_dimension_xlsx, zip_bomb_docx
+
+    folder = notes(tmp_path / "mixed", [f"note{i}.md" for i in range(5)])
+    (folder / "one-line.md").write_bytes(
+        b"".join(hashlib.sha256(str(i).encode()).hexdigest().encode()
+                 for i in range(20 * 1024 * 1024 // 64)))
+    zip_bomb_docx(folder / "bomb.docx")
+    bogus_dimension_xlsx(folder / "tasks.xlsx")
+    lib = Library(home=tmp_path / "home", embedder=HashedWords())
+    try:
+        counts = run_quietly(lib.add([folder]))
+        by_name = {Path(d.path).name: d for d in lib.documents()}
+    finally:
+        lib.close()
+    assert counts.skipped == 2
+    assert by_name["one-line.md"].state == "skipped"
+    assert by_name["one-line.md"].reason == "not_prose"
+    assert by_name["one-line.md"].message  # a sentence the window shows
+    assert by_name["bomb.docx"].reason == "suspicious"
+    assert by_name["tasks.xlsx"].state == "embedded"
+    assert by_name["tasks.xlsx"].chunks == 1
+    for i in range(5):
+        assert by_name[f"note{i}.md"].state == "embedded"
