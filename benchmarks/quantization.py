@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO))  # run as a script from a checkout
 
 from desktop_app.core.embedder import Embedder, document_prompt  # noqa: E402
 from desktop_app.core.quantize import RECIPES, artifact_size  # noqa: E402
+from desktop_app.core.settings import EmbedderSettings  # noqa: E402
 from models.build import fp32_onnx_dir, quantized_dir  # noqa: E402
 from models.build_cache import build_cache_dir  # noqa: E402
 from models.evaluate import (  # noqa: E402
@@ -69,8 +70,10 @@ def measure(name: str, folder: Path) -> dict:
     if cache.exists():
         return json.loads(cache.read_text())
     reference = reference_vectors(eval_set, ensure_reference_weights(lambda _m: None))
-    embedder = Embedder(folder)
-    quality = compare(eval_set, reference, artifact_vectors(eval_set, folder))
+    # fp32 compute: this compares recipes, what rounding the weights costs; the int8
+    # compute the app picks on VNNI CPUs is measured by benchmarks/embedder.py.
+    embedder = Embedder(folder, EmbedderSettings(compute="fp32"))
+    quality = compare(eval_set, reference, artifact_vectors(eval_set, folder, compute="fp32"))
     tokens_per_s, query_ms = speed(embedder)
     result = {
         "name": name,

@@ -18,7 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop_app.core.embedder import Embedder, document_prompt, query_prompt, truncate_dims
+from desktop_app.core.embedder import (
+    INT8_COMPUTE_ID,
+    Embedder,
+    document_prompt,
+    query_prompt,
+    resolve_compute,
+    truncate_dims,
+)
 from desktop_app.core.settings import EmbedderSettings
 from models.build_cache import build_cache_dir
 
@@ -67,13 +74,17 @@ def reference_vectors(eval_set: EvalSet, model_dir: Path) -> np.ndarray:
     return vectors
 
 
-def artifact_vectors(eval_set: EvalSet, model_path: Path) -> np.ndarray:
-    """Vectors of an artifact, cached by its folder name (content-keyed by models.build)."""
+def artifact_vectors(eval_set: EvalSet, model_path: Path, compute: str = "auto") -> np.ndarray:
+    """Vectors of an artifact, cached by its folder name (content-keyed by models.build) and
+    the compute mode (``EmbedderSettings.compute``; "auto" is what the app runs here; a
+    recipe's own quality is measured with "fp32")."""
     folder = model_path if model_path.is_dir() else model_path.parent
-    cache = build_cache_dir() / "artifact-vectors" / f"{folder.name}-{eval_set.digest}.npy"
+    mode = resolve_compute(compute)
+    name = folder.name if mode == "fp32" else f"{folder.name}-{INT8_COMPUTE_ID}"
+    cache = build_cache_dir() / "artifact-vectors" / f"{name}-{eval_set.digest}.npy"
     if cache.exists():
         return np.load(cache)
-    embedder = Embedder(model_path, EmbedderSettings())
+    embedder = Embedder(model_path, EmbedderSettings(compute=mode))
     vectors = embedder.embed_prompted(eval_set.texts, dim=768)
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.save(cache, vectors)

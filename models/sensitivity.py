@@ -67,7 +67,9 @@ def main() -> None:
         onnx.save_model(model, str(path), save_as_external_data=True,
                         location="model.onnx.data", all_tensors_to_one_file=True)
         (scratch / "tokenizer.json").write_bytes((args.fp32.parent / "tokenizer.json").read_bytes())
-        vectors = Embedder(path, EmbedderSettings()).embed_prompted(eval_set.texts)
+        # fp32 compute: the study measures what rounding the weights costs, alone.
+        vectors = Embedder(path, EmbedderSettings(compute="fp32")).embed_prompted(
+            eval_set.texts)
         q = compare(eval_set, reference, vectors)
         params = sum(int(np.prod(w.shape)) for w in weights if w.name in names)
         results[key] = {"loss_mean": 1 - q.mean_cos_768, "loss_worst": 1 - q.worst_cos_768,

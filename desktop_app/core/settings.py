@@ -23,6 +23,9 @@ class EmbedderSettings:
     dim: int = MATRYOSHKA_DIMS[0]  # any of MATRYOSHKA_DIMS
     threads: int = field(default_factory=default_threads)  # compute-bound: every CPU
     batch_tokens: int = 4096  # padded tokens per batch; bounds memory, not quality
+    # "auto": int8 matrix products where the CPU has VNNI (~2x the tokens/s, vectors
+    # within cos 0.9995 of fp32 compute's), else "fp32"; or force either one.
+    compute: str = "auto"
 
 
 @dataclass(frozen=True)
