@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,13 @@ from tests.support.samples import CORP_KB
 
 if TYPE_CHECKING:
     from desktop_app.core.library import Library
+
+# A test run started in the background by a non-interactive shell (``make test &``, a CI
+# runner's job) inherits SIGINT ignored, and so would every ``kura`` child the tests stop
+# with SIGINT as Ctrl+C does: it would never stop. A Python handler here is reset to the
+# default in each child at exec, so the children see Ctrl+C as a user's terminal sends it.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 MODEL_FIXTURES = frozenset({
     "embedder_dir", "fp32_dir", "embedder", "fp32_embedder", "reference_model", "gguf_270m",

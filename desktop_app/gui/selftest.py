@@ -221,17 +221,21 @@ def check_search_model() -> tuple[str, str]:
     """With the embedder installed (or ``KURA_EMBEDDER_DIR``): embed a query."""
     import numpy as np
 
-    from desktop_app.core.embedder import Embedder
+    from desktop_app.core.embedder import Embedder, resolve_compute
     from desktop_app.core.paths import embedder_dir
 
     folder = embedder_dir()
     if not (folder / "tokenizer.json").is_file():
         raise Skip(f"no search model in {folder}")
-    vectors = Embedder(folder).embed_queries(["Where is the handbook?"])
+    embedder = Embedder(folder)
+    vectors = embedder.embed_queries(["Where is the handbook?"])
     norm = float(np.linalg.norm(vectors[0]))
     if vectors.shape[0] != 1 or abs(norm - 1.0) > 1e-3:
         raise RuntimeError(f"unexpected embedding: shape {vectors.shape}, norm {norm:.4f}")
-    return "", f"{folder.name}: a {vectors.shape[1]}-d vector"
+    # A build that lost what the int8 rewrite needs (onnx) would silently run ~1.7x slower.
+    if resolve_compute("auto") == "int8" and embedder.compute != "int8":
+        raise RuntimeError("this CPU supports int8 compute but the embedder fell back to fp32")
+    return "", f"{folder.name}: a {vectors.shape[1]}-d vector, {embedder.compute} compute"
 
 
 def check_sqlite() -> tuple[str, str]:

@@ -66,6 +66,19 @@ def test_model_checks_load_real_models(monkeypatch, embedder_dir) -> None:
     assert [c.status for c in results] == ["ok", "ok"], selftest.format_report(results)
     assert "tokens at" in results[0].detail
     assert "768-d vector" in results[1].detail
+    from desktop_app.core.embedder import resolve_compute
+    assert f"{resolve_compute('auto')} compute" in results[1].detail  # int8 where VNNI
+
+
+def test_search_model_check_fails_when_int8_compute_is_lost(monkeypatch, embedder_dir) -> None:
+    """A packaged app missing what the int8 rewrite needs must not pass as healthy."""
+    import desktop_app.core.embedder as embedder_module
+
+    monkeypatch.setenv("KURA_EMBEDDER_DIR", str(embedder_dir))
+    monkeypatch.setattr(embedder_module, "cpu_flags", lambda: frozenset({"avx512_vnni"}))
+    monkeypatch.setattr(embedder_module, "int8_compute_model", lambda _graph: None)
+    (result,) = selftest.run_checks([("search model", selftest.check_search_model)])
+    assert result.status == "fail" and "fell back to fp32" in result.detail
 
 
 def test_warnings_alone_pass(capsys) -> None:
