@@ -189,7 +189,7 @@ def packaging_python() -> Path | None:
 
 def llama_report(pythons: dict[str, str], repeats: int, tokens: int, threads: int) -> str:
     if not GGUF.exists():
-        raise SystemExit(f"no {GGUF}: run benchmarks/answer.py once (it assembles it)")
+        raise SystemExit(f"no {GGUF}: run benchmarks/answer_speed.py once (it assembles it)")
     results: dict[str, list[dict[str, float]]] = {name: [] for name in pythons}
     info: dict[str, dict[str, object]] = {}
     for _ in range(repeats):  # alternate the builds: the machine's load hits both alike

@@ -310,7 +310,7 @@ class LlamaEngine(LLM):
     def _reusable_prefix(self, tokens: list[int]) -> int:
         """Prompt tokens llama-cpp-python will keep from the previous prompt's KV cache:
         the common prefix, less one when all of it matches (that one is re-evaluated for
-        fresh logits). Mirrors ``Llama.generate``; benchmarks/answer.py checks it against
+        fresh logits). Mirrors ``Llama.generate``; benchmarks/answer_speed.py checks it against
         llama.cpp's own count of evaluated tokens."""
         llama = self._llama
         previous = llama.input_ids[: llama.n_tokens]

@@ -21,7 +21,7 @@ when there is one, only tells which format to use.
 Why the fixed prefix comes first: llama-cpp-python keeps the previous prompt's tokens in
 the KV cache and only evaluates what follows the longest common prefix. With the
 instructions first, word for word the same each time, every question after the first
-skips re-reading them (``benchmarks/answer.py`` measures it). The prefix ends with a
+skips re-reading them (``benchmarks/answer_speed.py`` measures it). The prefix ends with a
 newline and every passage block starts with ``[``, which Gemma's tokenizer does not merge
 with it (a blank line would: "\n\n" is one token), so the prefix tokenizes the same
 whatever follows (a test checks it with Gemma's tokenizer).

