@@ -36,6 +36,7 @@ The machine may be shared: the load average is printed, and medians damp the noi
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -84,6 +85,24 @@ def build_library(root: Path) -> Library:
         for _ in library.add([folder]):
             pass
     return library
+
+
+def open_library(home: Path) -> Library:
+    from desktop_app.core.embedder import Embedder
+    from models.build import quantized_dir
+
+    return Library(home=home, embedder=Embedder(quantized_dir(log=lambda _m: None)),
+                   writer=False)
+
+
+def _real_folder_questions() -> list[str]:
+    """benchmarks/real_folder.py's labelled questions, every language pair in turn."""
+    data = json.loads((REPO / "benchmarks/data/real_folder_questions.json").read_text("utf-8"))
+    by_lang: dict[str, list[str]] = {}
+    for q in data["questions"]:
+        by_lang.setdefault(q["lang"], []).append(q["question"])
+    interleaved = [q for group in zip(*by_lang.values(), strict=False) for q in group]
+    return interleaved + [q for qs in by_lang.values() for q in qs if q not in interleaved]
 
 
 @dataclass
@@ -166,8 +185,12 @@ def main() -> None:
     parser.add_argument("--model", choices=("270m", "4b-shaped"), default="270m")
     parser.add_argument("--questions", type=int, default=len(QUESTIONS),
                         help="ask only the first N questions (a 4B-shaped prompt takes ~1 min)")
+    parser.add_argument("--home", type=Path, default=None,
+                        help="answer over this existing library (a KURA_HOME, opened read-only; "
+                             "e.g. benchmarks/real_folder.py's) with its labelled questions, "
+                             "instead of a fresh library of the seed's knowledge base")
     args = parser.parse_args()
-    questions = QUESTIONS[:args.questions]
+    questions = (_real_folder_questions() if args.home else QUESTIONS)[:args.questions]
 
     model = gguf_270m() if args.model == "270m" else timing_gguf_4b()
     model_says = ("Gemma 3 270M base, Q4_K_M" if args.model == "270m" else
@@ -178,7 +201,7 @@ def main() -> None:
     answer_settings = AnswerSettings(max_answer_tokens=args.max_tokens, temperature=0.0)
     tmp = Path(tempfile.mkdtemp(prefix="kura-answer-bench-"))
     try:
-        library = build_library(tmp)
+        library = open_library(args.home) if args.home else build_library(tmp)
         answerer = Answerer(library, llm=engine, settings=answer_settings)
         print("# Answering: Kura vs raw llama-cpp-python\n")
         print(f"Model: `{model.name}` ({model_says}) — the product default is "
@@ -186,7 +209,9 @@ def main() -> None:
         print(f"llama-cpp-python {_version()}, n_ctx {engine.n_ctx}, threads "
               f"{settings.threads} (decode) / {settings.batch_threads} (prompt), GPU layers "
               f"{engine.gpu_layers}; greedy, up to {args.max_tokens} tokens; {args.repeats} "
-              f"repeats; load average before: {_load()}.\n")
+              f"repeats; load average before: {_load()}.  ")
+        print(f"Library: {args.home or 'the seed knowledge base (corp_kb), added now'}; "
+              f"{library.db.status().chunks} passages.\n")
 
         # Warm-up: the first decode of a context is slower and llama.cpp does not count it.
         fmt = engine.prompt_format
