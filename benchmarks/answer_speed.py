@@ -74,13 +74,17 @@ QUESTIONS = [
 ]
 
 
-def build_library(root: Path) -> Library:
+def shipped_embedder() -> Any:
     from desktop_app.core.embedder import Embedder
     from models.build import quantized_dir
 
+    return Embedder(quantized_dir(log=lambda _m: None))
+
+
+def build_library(root: Path) -> Library:
     kb = root / "corp_kb"
     shutil.copytree(CORP_KB, kb)
-    library = Library(home=root / "home", embedder=Embedder(quantized_dir(log=lambda _m: None)))
+    library = Library(home=root / "home", embedder=shipped_embedder())
     for folder in sorted(p for p in kb.iterdir() if p.is_dir()):
         for _ in library.add([folder]):
             pass
@@ -88,11 +92,8 @@ def build_library(root: Path) -> Library:
 
 
 def open_library(home: Path) -> Library:
-    from desktop_app.core.embedder import Embedder
-    from models.build import quantized_dir
-
-    return Library(home=home, embedder=Embedder(quantized_dir(log=lambda _m: None)),
-                   writer=False)
+    """An existing library, read-only: the benchmark never writes to it."""
+    return Library(home=home, embedder=shipped_embedder(), writer=False)
 
 
 def _real_folder_questions() -> list[str]:
