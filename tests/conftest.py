@@ -54,6 +54,7 @@ def private_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.delenv("KURA_EMBEDDER_DIR", raising=False)
+    monkeypatch.delenv("KURA_REMOTE_LLM", raising=False)  # answers are written here
     return home
 
 

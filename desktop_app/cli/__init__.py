@@ -14,6 +14,8 @@ import click
 from desktop_app import __version__
 from desktop_app.cli import answers, app, library, models
 from desktop_app.core.model_files import enable_offline
+from desktop_app.core.model_files.offline import restrict_network
+from desktop_app.core.paths import remote_llm_override
 
 
 @click.group()
@@ -35,6 +37,8 @@ for command in COMMANDS:
 
 def main() -> None:
     # Before anything can import huggingface_hub or a telemetry-minded library: after
-    # the first launch nothing in Kura may touch the network.
+    # the first launch nothing in Kura may touch the network, but the answer server
+    # KURA_REMOTE_LLM names (if any) and ``kura models fetch``'s downloads.
     enable_offline()
+    restrict_network(remote_llm_override())
     cli()

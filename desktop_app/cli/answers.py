@@ -1,7 +1,9 @@
 """``kura ask`` and ``kura chat``: the answering commands, a client of ``core.answer``.
 
-Output follows the rest of the CLI: text for people (the answer streams as it is
-written, the sources after it), one JSON object per answer with ``--json``. Ctrl+C stops
+Output follows the rest of the CLI: text for people (the best sentences of the passages
+first, as soon as retrieval is done; then the answer as it is written, the sentences no
+cited passage supports, the sources), one JSON object per answer with ``--json`` (the
+extract and every sentence's check included). Ctrl+C stops
 the answer being written (the model stays loaded: in ``chat`` the next question works);
 before retrieval has finished there is no answer to show, and it exits 130.
 """
@@ -14,7 +16,14 @@ import sys
 import click
 
 from desktop_app.cli._common import json_option, open_library, user_errors
-from desktop_app.core.answer import Answer, Answerer, AnswerStream, Conversation, Source
+from desktop_app.core.answer import (
+    Answer,
+    Answerer,
+    AnswerStream,
+    Conversation,
+    Extract,
+    Source,
+)
 from desktop_app.core.answer.settings import AnswerSettings, LLMSettings
 from desktop_app.core.gguf import check_gguf
 from desktop_app.core.library import Library
@@ -24,7 +33,8 @@ def _answerer(library: Library, max_tokens: int | None) -> Answerer:
     llm_settings = LLMSettings()
     # Checked now, not at the first question that needs the model: a missing model
     # should not surface only after some questions were declined without it.
-    check_gguf(llm_settings.resolved_path())
+    if llm_settings.remote_url is None:  # a server on the network writes: no local model
+        check_gguf(llm_settings.resolved_path())
     settings = AnswerSettings()
     if max_tokens:
         settings = AnswerSettings(max_answer_tokens=max_tokens)
@@ -43,10 +53,19 @@ def _where(source: Source) -> str:
 
 def _print_answer(stream: AnswerStream, as_json: bool) -> Answer:
     """Stream one answer to the terminal (or collect it for --json) and list its sources."""
+    writing = False
     try:
-        for piece in stream:
-            if not as_json:
-                click.echo(piece, nl=False)
+        for event in stream.events():
+            if as_json:
+                continue
+            if isinstance(event, Extract):
+                click.echo("From your documents:")
+                for sentence in event.sentences:
+                    click.echo(f"  {sentence.text} [{sentence.number}]")
+                click.echo("\nAnswer:")
+            elif isinstance(event, str):
+                writing = True
+                click.echo(event, nl=False)
                 sys.stdout.flush()
     except KeyboardInterrupt:
         stream.cancel()
@@ -61,6 +80,10 @@ def _print_answer(stream: AnswerStream, as_json: bool) -> Answer:
     click.echo()
     if answer.cancelled:
         click.echo("(stopped)", err=True)
+    if writing and answer.flagged:
+        click.echo("\nCheck these sentences against the passages:")
+        for check in answer.flagged:
+            click.echo(f"  ! {check.text}\n    {check.reason}")
     if answer.sources:
         click.echo("\nSources:")
         for s in answer.sources:
@@ -73,8 +96,9 @@ def _print_answer(stream: AnswerStream, as_json: bool) -> Answer:
     t = answer.timings
     if not answer.declined and t.first_token_s is not None:
         speed = f", {t.tokens_per_s:.1f} tokens/s" if t.tokens_per_s else ""
+        by = f", written by {answer.written_by}" if answer.written_by else ""
         click.echo(f"(retrieval {t.retrieval_s:.2f} s, first token {t.first_token_s:.2f} s"
-                   f"{speed}, prompt {t.prompt_tokens} tokens)", err=True)
+                   f"{speed}, prompt {t.prompt_tokens} tokens{by})", err=True)
     return answer
 
 

@@ -54,6 +54,9 @@ class ChatMessage:
     declined: bool = False
     cancelled: bool = False
     collections: tuple[str, ...] = ()  # what was searched
+    extract: tuple[dict[str, Any], ...] = ()  # the passages' best sentences, shown first
+    checks: tuple[dict[str, Any], ...] = ()  # SentenceCheck.as_dict() of each sentence
+    written_by: str = ""  # which machine wrote the answer ("" before it was recorded)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +68,9 @@ class ChatMessage:
             "declined": self.declined,
             "cancelled": self.cancelled,
             "collections": list(self.collections),
+            "extract": [dict(e) for e in self.extract],
+            "checks": [dict(c) for c in self.checks],
+            "written_by": self.written_by,
         }
 
     @classmethod
@@ -83,6 +89,9 @@ class ChatMessage:
             declined=bool(data.get("declined", False)),
             cancelled=bool(data.get("cancelled", False)),
             collections=tuple(_string(c) for c in data.get("collections", ())),
+            extract=_dicts(data.get("extract", ())),
+            checks=_dicts(data.get("checks", ())),
+            written_by=_string(data.get("written_by", "")),
         )
 
 

@@ -16,6 +16,8 @@ The environment variables (elsewhere only: ``KURA_BUILD_CACHE`` of the build too
 - ``KURA_HOME``: the data directory;
 - ``KURA_EMBEDDER_DIR``: the embedder's folder, e.g. an artifact in the build cache;
 - ``KURA_LLM_PATH``: the user's own GGUF instead of the catalog's answer model;
+- ``KURA_REMOTE_LLM``: the command line writes answers with this server on the user's
+  network (``answer/remote.py``; the window has its own setting);
 - ``KURA_LOG_LEVEL``: the log file's level (INFO unless set).
 """
 
@@ -35,6 +37,7 @@ HOME_ENV = "KURA_HOME"
 EMBEDDER_DIR_ENV = "KURA_EMBEDDER_DIR"
 LLM_PATH_ENV = "KURA_LLM_PATH"
 LOG_LEVEL_ENV = "KURA_LOG_LEVEL"
+REMOTE_LLM_ENV = "KURA_REMOTE_LLM"
 
 
 def default_data_dir() -> Path:
@@ -91,6 +94,11 @@ def llm_path_override() -> Path | None:
     """The GGUF ``KURA_LLM_PATH`` names (the user's own model), or None."""
     override = os.environ.get(LLM_PATH_ENV)
     return Path(override).expanduser() if override else None
+
+
+def remote_llm_override() -> str | None:
+    """The answer server ``KURA_REMOTE_LLM`` names (``http://host:port``), or None: off."""
+    return os.environ.get(REMOTE_LLM_ENV, "").strip() or None
 
 
 def llm_target(filename: str) -> Path:

@@ -2,9 +2,10 @@
 
 Loading never fails: a missing or damaged file gives the defaults, an unknown key is
 ignored (a newer Kura may have written it), and a value of the wrong type or out of range
-falls back or is clamped field by field, so one bad entry does not reset the rest. The
-answer settings are imported only when asked for: ``desktop_app.core.answer`` loads the
-whole answering pipeline, which the settings dialog should not wait for.
+falls back or is clamped field by field, so one bad entry does not reset the rest (an
+answer server address that is not one turns that option off). The answer settings are
+imported only when asked for: ``desktop_app.core.answer`` loads the whole answering
+pipeline, which the settings dialog should not wait for.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ class Preferences:
     language: UILanguage = "system"
     mirror: str = ""  # model download mirror; "" = the hub (or $HF_ENDPOINT)
     watch_folders: bool = True
+    # A server on the user's network writes the answers (``answer/remote.py``): off unless
+    # the user turns it on. The address is kept while it is off, so turning it back on
+    # does not mean typing it again; only ``remote_llm()`` says whether it is used.
+    remote_llm_enabled: bool = False
+    remote_llm_url: str = ""  # http://host:port[#model]
 
     def library_settings(self) -> LibrarySettings:
         return LibrarySettings(index_dim=self.index_dim)
@@ -56,12 +62,21 @@ class Preferences:
 
     def llm_settings(self) -> LLMSettings:
         """A thread count the user chose caps both of llama.cpp's pools: they asked Kura
-        to use that many CPUs, so reading the prompt should not take them all either."""
+        to use that many CPUs, so reading the prompt should not take them all either.
+        The answer server is this setting's, never ``KURA_REMOTE_LLM`` (the command
+        line's): what the window says it uses is what it uses."""
         from desktop_app.core.answer.settings import LLMSettings
 
         if self.threads > 0:
-            return LLMSettings(threads=self.threads, batch_threads=self.threads)
-        return LLMSettings()
+            return LLMSettings(threads=self.threads, batch_threads=self.threads,
+                               remote_url=self.remote_llm())
+        return LLMSettings(remote_url=self.remote_llm())
+
+    def remote_llm(self) -> str | None:
+        """The server that writes the answers, or None: this computer does."""
+        if not self.remote_llm_enabled:
+            return None
+        return _valid_server(self.remote_llm_url) or None
 
     def embedder_threads(self) -> int | None:
         """None: the embedder's own default (every CPU)."""
@@ -83,6 +98,9 @@ class Preferences:
             language=self.language if self.language in get_args(UILanguage)
             else default.language,
             mirror=_valid_mirror(self.mirror),
+            remote_llm_enabled=bool(self.remote_llm_enabled)
+            and bool(_valid_server(self.remote_llm_url)),
+            remote_llm_url=_valid_server(self.remote_llm_url),
         )
 
 
@@ -133,5 +151,17 @@ def _valid_mirror(mirror: str) -> str:
 
     try:
         return check_base_url(mirror)
+    except KuraError:
+        return ""
+
+
+def _valid_server(url: str) -> str:
+    """The answer server's address as Kura writes it, or "" if it is not one."""
+    if not url.strip():
+        return ""
+    from desktop_app.core.model_files.offline import parse_server_url
+
+    try:
+        return parse_server_url(url).url
     except KuraError:
         return ""

@@ -3,6 +3,10 @@
 The window is on screen before anything slow happens: opening the library, checking the
 model files and loading the models all run on workers after the first paint.
 
+Network: right after the offline switches, ``main`` installs the process-wide policy
+(``core/model_files/offline.py``): this computer only, plus the answer server when the
+user turned that option on.
+
 Before anything else, ``main`` opens the log (``<data dir>/logs/kura.log``) and routes
 Qt's own messages and every uncaught exception there; a failure shows a dialog that
 names the log instead of a window that silently never appears (``crash.py``).
@@ -29,6 +33,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from desktop_app.core.chats import ChatStore
 from desktop_app.core.logs import log_startup, setup_logging
 from desktop_app.core.model_files import enable_offline
+from desktop_app.core.model_files.offline import restrict_network
 from desktop_app.core.paths import data_dir
 from desktop_app.core.preferences import Preferences, load_preferences
 from desktop_app.gui import strings
@@ -133,6 +138,9 @@ def main(argv: Sequence[str] | None = None, *, show_error: ShowDialog | None = N
     log_path = open_log()
     log_startup(args, log=log_path)
     enable_offline()  # before any library that might phone home is imported
+    # From here on nothing in the process reaches another machine but the answer server
+    # the user named (if any) and model downloads.
+    restrict_network(load_preferences().remote_llm())
     options, qt_args = _parse_arguments(args)
     if options.selftest:
         from desktop_app.gui.selftest import main as selftest_main

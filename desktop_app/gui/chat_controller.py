@@ -17,7 +17,15 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop_app.core.answer import Answer, Answerer, AnswerStream, Conversation
+from desktop_app.core.answer import (
+    Answer,
+    Answerer,
+    AnswerEvent,
+    AnswerStream,
+    Checked,
+    Conversation,
+    Extract,
+)
 from desktop_app.core.chats import Chat, ChatMessage, ChatNotFound, ChatStore
 from desktop_app.core.library import Library
 from desktop_app.core.preferences import Preferences
@@ -34,6 +42,9 @@ class ChatController(QObject):
     answer_started = Signal(str)  # the question
     answer_phase = Signal(str)  # SEARCHING or WRITING
     answer_piece = Signal(str)
+    answer_extract = Signal(object)  # Extract: the passages' best sentences, before writing
+    answer_checked = Signal(object)  # SentenceCheck: a sentence of the answer, checked
+    engine_changed = Signal()  # a new answerer: its model is not loaded yet
     answer_finished = Signal(object, object)  # Answer, the saved ChatMessage
     answer_failed = Signal(str)
     busy_changed = Signal(bool)
@@ -72,10 +83,28 @@ class ChatController(QObject):
                                  llm_settings=prefs.llm_settings())
 
     def set_preferences(self, preferences: Preferences) -> None:
-        """The answer settings apply from the next question on."""
+        """The answer settings apply from the next question on. Another engine (a server
+        on the network turned on or off, other threads) needs a new answerer: built now,
+        or when the answer being written is done; conversations start afresh with it."""
         self.preferences = preferences
         if self.answerer is not None:
             self.answerer.settings = preferences.answer_settings()
+            if preferences.llm_settings() != self.answerer.llm_settings and not self.busy:
+                self._rebuild_answerer()
+
+    @property
+    def engine_outdated(self) -> bool:
+        return (self.answerer is not None
+                and self.preferences.llm_settings() != self.answerer.llm_settings)
+
+    def _rebuild_answerer(self) -> None:
+        old = self.answerer
+        assert old is not None
+        self.set_library(old.library)
+        self._conversations.clear()
+        if old.llm_loaded:  # free the old model (gigabytes) now, off the GUI thread
+            background(old.llm.close)
+        self.engine_changed.emit()
 
     @property
     def has_library(self) -> bool:
@@ -213,17 +242,21 @@ class ChatController(QObject):
         stream = conversation.ask(question)
         self._stream = stream
 
-        def run() -> Iterator[str]:
+        def run() -> Iterator[AnswerEvent]:
             yield SEARCHING
             started = False
-            for piece in stream:
-                if not started and stream.prompt is not None:
+            for event in stream.events():
+                if not started and (stream.prompt is not None or isinstance(event, Extract)):
                     started = True
                     yield WRITING
-                yield piece
+                yield event
 
-        def yielded(value: str) -> None:
-            if value in (SEARCHING, WRITING):
+        def yielded(value: AnswerEvent) -> None:
+            if isinstance(value, Extract):
+                self.answer_extract.emit(value)
+            elif isinstance(value, Checked):
+                self.answer_checked.emit(value.check)
+            elif value in (SEARCHING, WRITING):
                 self.answer_phase.emit(value)
             else:
                 self._partial += value
@@ -246,7 +279,10 @@ class ChatController(QObject):
             sources=tuple(s.as_dict() for s in answer.sources),
             passages=tuple(s.as_dict() for s in answer.passages),
             declined=answer.declined, cancelled=answer.cancelled,
-            collections=tuple(answer.collections))
+            collections=tuple(answer.collections),
+            extract=tuple(e.as_dict() for e in answer.extract),
+            checks=tuple(c.as_dict() for c in answer.checks),
+            written_by=answer.written_by)
 
         # Busy until saved: a conversation reopened meanwhile still resumes the answer.
         def saved(chat: Chat) -> None:
@@ -279,3 +315,5 @@ class ChatController(QObject):
         self._answer_chat_id = None
         self._partial = ""
         self.busy_changed.emit(False)
+        if self.engine_outdated:
+            self._rebuild_answerer()

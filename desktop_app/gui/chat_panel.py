@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core.answer import Source
+from desktop_app.core.answer import Extract, ExtractItem, SentenceCheck, Source
 from desktop_app.core.chats import Chat
 from desktop_app.gui.message_cards import AnswerCard, QuestionCard
 from desktop_app.gui.strings import tr
@@ -207,7 +207,10 @@ class ChatPanel(QWidget):
                 card = self._answer_card()
                 card.finish(message.text, [Source.from_dict(s) for s in message.sources],
                             [Source.from_dict(p) for p in message.passages],
-                            message.declined, message.cancelled, message.collections)
+                            message.declined, message.cancelled, message.collections,
+                            [ExtractItem.from_dict(e) for e in message.extract],
+                            [SentenceCheck.from_dict(c) for c in message.checks],
+                            message.written_by)
         self._scroll_to_end()
 
     def clear(self) -> None:
@@ -242,11 +245,22 @@ class ChatPanel(QWidget):
             self.current_answer.append(piece)
             self._scroll_to_end()
 
+    def set_extract(self, extract: Extract) -> None:
+        if self.current_answer:
+            self.current_answer.set_extract(extract.sentences, extract.passages)
+            self._scroll_to_end()
+
+    def mark_checked(self, check: SentenceCheck) -> None:
+        if self.current_answer:
+            self.current_answer.mark_checked(check)
+
     def finish_answer(self, text: str, sources: Sequence[Source], passages: Sequence[Source],
-                      declined: bool, cancelled: bool, collections: Sequence[str]) -> None:
+                      declined: bool, cancelled: bool, collections: Sequence[str],
+                      extract: Sequence[ExtractItem] = (),
+                      checks: Sequence[SentenceCheck] = (), written_by: str = "") -> None:
         if self.current_answer:
             self.current_answer.finish(text, sources, passages, declined, cancelled,
-                                       collections)
+                                       collections, extract, checks, written_by)
         self.current_answer = None
         self.set_busy(False)
         self._scroll_to_end()

@@ -2,7 +2,8 @@
 
 Layout: the welcome page (until the search model is there), then the workspace:
 sidebar (library, conversations) | conversation | source preview (when a citation is
-clicked). Drops anywhere on the window add folders or files to the library.
+clicked). Drops anywhere on the window add folders or files to the library. While Kura
+may send questions to an answer server on the network, the status bar names it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
     QInputDialog,
+    QLabel,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -28,6 +30,11 @@ from desktop_app.core.answer import Answer, Source
 from desktop_app.core.chats import ChatMessage, ChatStore
 from desktop_app.core.library import Library
 from desktop_app.core.model_files import ModelsStatus
+from desktop_app.core.model_files.offline import (
+    network_policy,
+    parse_server_url,
+    restrict_network,
+)
 from desktop_app.core.paths import data_dir
 from desktop_app.core.preferences import Preferences, save_preferences
 from desktop_app.core.store import StoreStatus
@@ -59,6 +66,9 @@ class MainWindow(QMainWindow):
         self.chats = ChatController(preferences, chat_store, self)
         self.models_status: ModelsStatus | None = None
         self._llm_requested = False
+        # The answer server the answerer uses: the one set when the library opened (the
+        # chats' answerer is built then), so no local answer model is needed.
+        self._remote_llm = preferences.remote_llm()
 
         # Qt appends the application's display name ("— Kura") itself.
         self.setWindowTitle(tr("app.tagline"))
@@ -92,6 +102,10 @@ class MainWindow(QMainWindow):
         self._menus()
         self._connect()
         self.library_panel.set_watching(preferences.watch_folders)
+        self.network_label = QLabel()
+        self.network_label.setObjectName("networkStatus")
+        self.statusBar().addPermanentWidget(self.network_label)
+        self._show_network()
 
     # -- start-up ---------------------------------------------------------------------
 
@@ -107,7 +121,8 @@ class MainWindow(QMainWindow):
         if first and not status.can_index:
             self.pages.setCurrentWidget(self.welcome)
         self.library.set_can_index(status.can_index)
-        self.chat_panel.set_notice("" if status.can_answer else tr("ask.no_llm"))
+        can_answer = status.can_answer or self._remote_llm is not None
+        self.chat_panel.set_notice("" if can_answer else tr("ask.no_llm"))
         self._maybe_load_llm()
 
     def _on_library_opened(self, library: Library) -> None:
@@ -116,9 +131,17 @@ class MainWindow(QMainWindow):
             self.library.set_can_index(self.models_status.can_index)
         self._maybe_load_llm()
 
+    def _on_engine_changed(self) -> None:
+        """Settings chose another engine: load it, and say whether answers can be written."""
+        self._llm_requested = False
+        if self.models_status is not None:
+            self._on_models(self.models_status)
+        self._show_network()
+
     def _maybe_load_llm(self) -> None:
         status = self.models_status
-        if status and status.can_answer and self.chats.has_library and not self._llm_requested:
+        can_answer = status is not None and (status.can_answer or self._remote_llm is not None)
+        if can_answer and self.chats.has_library and not self._llm_requested:
             self._llm_requested = True
             self.chats.load_llm()
 
@@ -196,7 +219,8 @@ class MainWindow(QMainWindow):
     def _on_answer_finished(self, answer: Answer, message: ChatMessage) -> None:
         self.chat_panel.finish_answer(message.text, answer.sources, answer.passages,
                                       message.declined, message.cancelled,
-                                      message.collections)
+                                      message.collections, answer.extract, answer.checks,
+                                      answer.written_by)
 
     def _export(self, chat_id: str) -> None:
         path, _filter = QFileDialog.getSaveFileName(self, tr("chats.export"),
@@ -242,8 +266,14 @@ class MainWindow(QMainWindow):
         save_preferences(prefs)
         # Answer settings apply to the next question; index dimensions and the language
         # after a restart (the dialog says so).
+        self._remote_llm = prefs.remote_llm()
         self.chats.set_preferences(prefs)
         self.welcome.set_mirror(prefs.mirror)  # the mirror Download uses
+        # The network policy follows at once: turned off, nothing more is sent; the
+        # answerer is rebuilt with the new engine (ChatController.set_preferences).
+        if network_policy() is not None:
+            restrict_network(prefs.remote_llm())
+        self._show_network()
         if changed_watch:
             self.library.set_watching(prefs.watch_folders)
         app = QApplication.instance()
@@ -252,6 +282,17 @@ class MainWindow(QMainWindow):
 
     def show_source(self, source: Source) -> None:
         self.preview.show_source(source)
+
+    def _show_network(self) -> None:
+        """Name the answer server in the status bar while answers are sent to it: the one
+        the answerer uses, as long as the network policy (installed by ``main``; none in
+        a window tests build) still allows it. Turned off in Settings, it disappears."""
+        origin = parse_server_url(self._remote_llm).netloc if self._remote_llm else None
+        policy = network_policy()
+        if policy is not None and (policy.remote is None or policy.remote.netloc != origin):
+            origin = None
+        self.network_label.setText(tr("status.remote_llm", origin=origin) if origin else "")
+        self.network_label.setVisible(origin is not None)
 
     def _about(self) -> None:
         from importlib.metadata import version
@@ -311,6 +352,9 @@ class MainWindow(QMainWindow):
         chats.answer_started.connect(self._on_answer_started)
         chats.answer_phase.connect(self._on_answer_phase)
         chats.answer_piece.connect(self.chat_panel.append)
+        chats.answer_extract.connect(self.chat_panel.set_extract)
+        chats.engine_changed.connect(self._on_engine_changed)
+        chats.answer_checked.connect(self.chat_panel.mark_checked)
         chats.answer_finished.connect(self._on_answer_finished)
         chats.answer_failed.connect(self.chat_panel.fail_answer)
         chats.busy_changed.connect(library.pause_for_answer)

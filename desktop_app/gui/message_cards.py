@@ -1,6 +1,11 @@
 """The cards of a conversation: a question, an answer (streamed, Markdown, numbered
 citations as links, its sources listed under it) and Kura's "I don't know", which looks
 different on purpose: it is not an answer, and it says which collections were searched.
+
+An answer card shows, in order of arrival: the extract (the passages' sentences that
+answer, cited, as soon as retrieval is done), the written answer as it streams, each
+sentence that no cited passage supports marked with ⚠ and listed with the reason under
+the answer, and which machine wrote it.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
-from desktop_app.core.answer import Source
+from desktop_app.core.answer import ExtractItem, SentenceCheck, Source
+from desktop_app.core.answer.llm import LOCAL_ORIGIN
 from desktop_app.gui.strings import tr
 
 CITE_SCHEME = "cite"
+FLAG = "⚠"
 _MARKER = re.compile(r"\[(\d{1,2}(?:\s*[,，]\s*\d{1,2})*)\]")
 
 
@@ -34,6 +41,26 @@ def link_citations(markdown: str, numbers: Sequence[int]) -> str:
         return "".join(f"[\\[{p}\\]]({CITE_SCHEME}:{p})" for p in parts)
 
     return _MARKER.sub(link, markdown)
+
+
+def mark_flagged(text: str, checks: Sequence[SentenceCheck]) -> str:
+    """``text`` with ⚠ after each sentence no cited passage supports (by the checks'
+    spans, which index ``text``)."""
+    out = text
+    for check in sorted((c for c in checks if c.flagged), key=lambda c: -c.end):
+        if 0 < check.end <= len(out):
+            out = out[: check.end] + f" {FLAG}" + out[check.end:]
+    return out
+
+
+def check_reason(check: SentenceCheck) -> str:
+    """Why a sentence is flagged, in the window's language."""
+    parts = [tr("ask.not_in_cited") if check.cited else tr("ask.not_in_any")]
+    if check.missing:
+        parts.append(tr("ask.missing", facts=", ".join(check.missing)))
+    if check.supported_by and check.cited:
+        parts.append(tr("ask.supported_in", number=check.supported_by[0]))
+    return "; ".join(parts)
 
 
 def source_label(source: Source) -> str:
@@ -93,7 +120,18 @@ class AnswerCard(QFrame):
         self.sources: list[Source] = []
         self.passages: list[Source] = []
         self.declined = False
+        self.checks: list[SentenceCheck] = []
+        self.extract: list[ExtractItem] = []
         layout = QVBoxLayout(self)
+        self.extract_label = QLabel()
+        self.extract_label.setObjectName("extract")
+        self.extract_label.setWordWrap(True)
+        self.extract_label.setTextFormat(Qt.TextFormat.RichText)
+        self.extract_label.setAccessibleName(tr("ask.extract_name"))
+        self.extract_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.extract_label.linkActivated.connect(lambda href: self._on_link(QUrl(href)))
+        self.extract_label.hide()
         self.title = QLabel()
         self.title.setObjectName("declinedTitle")
         self.title.hide()
@@ -108,7 +146,16 @@ class AnswerCard(QFrame):
         self.sources_label.setTextFormat(Qt.TextFormat.RichText)
         self.sources_label.linkActivated.connect(lambda href: self._on_link(QUrl(href)))
         self.sources_label.hide()
-        for widget in (self.title, self.body, self.status, self.sources_label):
+        self.flagged_label = QLabel()
+        self.flagged_label.setObjectName("flagged")
+        self.flagged_label.setWordWrap(True)
+        self.flagged_label.setTextFormat(Qt.TextFormat.RichText)
+        self.flagged_label.hide()
+        self.origin_label = QLabel()
+        self.origin_label.setObjectName("answerOrigin")
+        self.origin_label.hide()
+        for widget in (self.extract_label, self.title, self.body, self.status,
+                       self.flagged_label, self.sources_label, self.origin_label):
             layout.addWidget(widget)
 
     # -- streaming --------------------------------------------------------------------
@@ -119,17 +166,55 @@ class AnswerCard(QFrame):
 
     def append(self, piece: str) -> None:
         self.text += piece
-        self.body.setMarkdown(self.text)
+        self.body.setMarkdown(mark_flagged(self.text, self.checks))
+
+    def set_extract(self, sentences: Sequence[ExtractItem], passages: Sequence[Source]) -> None:
+        """The passages' best sentences, cited, before the model has written a word."""
+        self.extract = list(sentences)
+        if passages:
+            self.passages = list(passages)
+        if not self.extract:
+            self.extract_label.hide()
+            return
+        lines = "".join(
+            f'<li>{html.escape(e.text)} <a href="{CITE_SCHEME}:{e.number}">[{e.number}]</a></li>'
+            for e in self.extract)
+        self.extract_label.setText(
+            f"<b>{html.escape(tr('ask.extract_title'))}</b><ul>{lines}</ul>")
+        self.extract_label.show()
+
+    def mark_checked(self, check: SentenceCheck) -> None:
+        """A sentence has been checked: a flagged one gets its ⚠ now, while streaming."""
+        self.checks = [c for c in self.checks if c.index != check.index] + [check]
+        if check.flagged:
+            self.body.setMarkdown(mark_flagged(self.text, self.checks))
+            self._show_flagged()
+
+    def _show_flagged(self) -> None:
+        flagged = [c for c in sorted(self.checks, key=lambda c: c.index) if c.flagged]
+        if not flagged:
+            self.flagged_label.hide()
+            return
+        items = "".join(f"<li>{FLAG} “{html.escape(c.text)}”: {html.escape(check_reason(c))}"
+                        "</li>" for c in flagged)
+        self.flagged_label.setText(
+            f"<b>{html.escape(tr('ask.flagged_title'))}</b><ul>{items}</ul>")
+        self.flagged_label.show()
 
     # -- finished ---------------------------------------------------------------------
 
     def finish(self, text: str, sources: Sequence[Source], passages: Sequence[Source],
-               declined: bool, cancelled: bool, collections: Sequence[str]) -> None:
+               declined: bool, cancelled: bool, collections: Sequence[str],
+               extract: Sequence[ExtractItem] = (), checks: Sequence[SentenceCheck] = (),
+               written_by: str = "") -> None:
         self.text = text
         self.sources = list(sources)
         self.passages = list(passages) or self.sources
         self.declined = declined
+        self.checks = list(checks)
         self.status.hide()
+        if extract:
+            self.set_extract(extract, ())
         if declined:
             self.setObjectName("declinedCard")
             self.title.setText(tr("ask.declined_title"))
@@ -139,8 +224,13 @@ class AnswerCard(QFrame):
             self.sources_label.show()
             self._restyle()
             return
+        if written_by:
+            self.origin_label.setText(tr("ask.written_here") if written_by == LOCAL_ORIGIN
+                                      else tr("ask.written_by", host=written_by))
+            self.origin_label.show()
+        self._show_flagged()
         numbers = [p.number for p in self.passages]
-        shown = link_citations(text, numbers)
+        shown = link_citations(mark_flagged(text, self.checks), numbers)
         if cancelled:
             shown += f"\n\n*{tr('ask.stopped')}*"
         self.body.setMarkdown(shown)

@@ -204,7 +204,7 @@ def check_answer_model() -> tuple[str, str]:
     path = llm_path()
     if not path.is_file():
         raise Skip(f"no answer model at {path}")
-    engine = make_llm(LLMSettings(n_ctx=512))
+    engine = make_llm(LLMSettings(n_ctx=512, remote_url=None))  # this machine's llama.cpp
     try:
         generation = engine.generate("Libraries keep books and", max_tokens=8)
         text = generation.text()

@@ -1,5 +1,8 @@
 """Settings: every field of ``Preferences`` with a one-line explanation under it, and
-the models' status (per file, how it was verified) with a way to download or repair them."""
+the models' status (per file, how it was verified) with a way to download or repair them.
+
+The answer server (off by default) is a check box and an address; whether the address is
+one is the core's call (``parse_server_url``), shown under the field as it is typed."""
 
 from __future__ import annotations
 
@@ -25,7 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.core.errors import KuraError
 from desktop_app.core.model_files import ModelsStatus, Role, RoleStatus
+from desktop_app.core.model_files.offline import parse_server_url
 from desktop_app.core.paths import data_dir, default_threads, set_data_location
 from desktop_app.core.preferences import (
     ANSWER_TOKENS_RANGE,
@@ -132,6 +137,24 @@ class SettingsDialog(QDialog):
         self.mirror = QLineEdit(prefs.mirror)
         self.mirror.setPlaceholderText("https://huggingface.co")
 
+        self.remote_enabled = QCheckBox(tr("settings.remote_enable"))
+        self.remote_enabled.setChecked(prefs.remote_llm_enabled)
+        self.remote_url = QLineEdit(prefs.remote_llm_url)
+        self.remote_url.setPlaceholderText("http://192.168.1.20:8080")
+        self.remote_url.setAccessibleName(tr("settings.remote_url"))
+        self.remote_problem = QLabel()
+        self.remote_problem.setObjectName("help")
+        self.remote_problem.setWordWrap(True)
+        self.remote_enabled.toggled.connect(self._check_remote)
+        self.remote_url.textChanged.connect(self._check_remote)
+        remote_row = QWidget()
+        remote_layout = QVBoxLayout(remote_row)
+        remote_layout.setContentsMargins(0, 0, 0, 0)
+        remote_layout.addWidget(self.remote_enabled)
+        remote_layout.addWidget(self.remote_url)
+        remote_layout.addWidget(self.remote_problem)
+        self._check_remote()
+
         self.data_location: Path | None = None  # chosen in this dialog, applied on OK
         self.data_label = QLabel(str(data_dir()))
         self.data_label.setWordWrap(True)
@@ -155,6 +178,7 @@ class SettingsDialog(QDialog):
             ("settings.answer_tokens", self.answer_tokens, "settings.answer_tokens_help"),
             ("settings.passages", self.passages, "settings.passages_help"),
             ("settings.threshold", self.threshold, "settings.threshold_help"),
+            ("settings.remote", remote_row, "settings.remote_help"),
             ("settings.dims", self.dims, "settings.dims_help"),
             ("library.watch", self.watch, "settings.watch_help"),
             ("welcome.mirror", self.mirror, "settings.mirror_help"),
@@ -188,7 +212,23 @@ class SettingsDialog(QDialog):
             language=self.language.currentData(),
             watch_folders=self.watch.isChecked(),
             mirror=self.mirror.text().strip(),
+            remote_llm_enabled=self.remote_enabled.isChecked(),
+            remote_llm_url=self.remote_url.text().strip(),
         ).validated()
+
+    def _check_remote(self) -> None:
+        """The address field is live only while the option is on, and says what is wrong
+        with an address the core would not use (saving it would turn the option off)."""
+        on = self.remote_enabled.isChecked()
+        self.remote_url.setEnabled(on)
+        problem = ""
+        if on:
+            try:
+                parse_server_url(self.remote_url.text())
+            except KuraError as exc:
+                problem = tr("settings.remote_invalid", detail=str(exc))
+        self.remote_problem.setText(problem)
+        self.remote_problem.setVisible(bool(problem))
 
     def _choose_data_location(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, tr("settings.data"), str(data_dir()))

@@ -151,6 +151,15 @@ EN: dict[str, str] = {
     "ask.sources": "Sources",
     "ask.answer_name": "Kura's answer",
     "ask.stopped": "(stopped)",
+    "ask.extract_title": "From your documents",
+    "ask.extract_name": "Sentences from your documents that answer the question",
+    "ask.written_here": "Written on this computer",
+    "ask.written_by": "Written by {host}",
+    "ask.flagged_title": "Check these sentences: no cited passage supports them",
+    "ask.not_in_cited": "not found in the cited passage",
+    "ask.not_in_any": "not found in any passage",
+    "ask.missing": "missing: {facts}",
+    "ask.supported_in": "passage [{number}] supports it",
     "ask.failed": "Kura could not answer: {error}",
     "ask.ended_early": "the answer ended before it was finished",
     "ask.llm_failed": "The answer model could not be loaded: {error}",
@@ -210,6 +219,18 @@ EN: dict[str, str] = {
     "settings.language.system": "Follow the system",
     "settings.watch_help": "Re-index files when they change while Kura is open.",
     "settings.mirror_help": "Where model files are downloaded from (empty: Hugging Face).",
+    "settings.remote": "Answer server",
+    "settings.remote_enable": "Write answers on another computer on my network",
+    "settings.remote_url": "Answer server address",
+    "settings.remote_help": (
+        "Off: this computer writes the answers and Kura uses no network. On: for each "
+        "question, the question and the passages found in your documents are sent to this "
+        "server (llama-server, Ollama or python -m llama_cpp.server) on your own network, "
+        "and Kura contacts no other machine. Searching and the checks of each answer stay "
+        "on this computer. The change applies from the next question."
+    ),
+    "settings.remote_invalid": "Kura cannot use this address: {detail}",
+    "status.remote_llm": "Answers are written on {origin}",
     "settings.restart": "Some changes apply after Kura restarts.",
     # menus and status
     "menu.file": "&File",
@@ -288,6 +309,7 @@ EN: dict[str, str] = {
     "error.page_not_found": "{detail}",
     "error.unreadable_file": "{path}: {reason}",
     "error.library_busy": "{detail}",
+    "error.remote_llm": "{detail}",
     "app.already_open": "Kura is already open.",
     "index.waiting_for_lock": "Waiting for {holder} to finish with this library…",
 }
@@ -414,6 +436,15 @@ ZH: dict[str, str] = {
     "ask.sources": "出处",
     "ask.answer_name": "Kura 的回答",
     "ask.stopped": "（已停止）",
+    "ask.extract_title": "文档原文",
+    "ask.extract_name": "文档中回答这个问题的句子",
+    "ask.written_here": "在本机撰写",
+    "ask.written_by": "由 {host} 撰写",
+    "ask.flagged_title": "请核对这些句子：引用的段落不支持它们",
+    "ask.not_in_cited": "在引用的段落中找不到",
+    "ask.not_in_any": "在任何段落中都找不到",
+    "ask.missing": "缺少：{facts}",
+    "ask.supported_in": "段落 [{number}] 支持它",
     "ask.failed": "Kura 无法回答：{error}",
     "ask.ended_early": "回答在完成前中断了",
     "ask.llm_failed": "无法加载回答模型：{error}",
@@ -464,6 +495,17 @@ ZH: dict[str, str] = {
     "settings.language.system": "跟随系统",
     "settings.watch_help": "Kura 打开时，文件一有变化就重新索引。",
     "settings.mirror_help": "模型文件的下载地址（留空：Hugging Face）。",
+    "settings.remote": "回答服务器",
+    "settings.remote_enable": "由我网络中的另一台电脑生成回答",
+    "settings.remote_url": "回答服务器地址",
+    "settings.remote_help": (
+        "关闭：回答由这台电脑生成，Kura 不使用网络。开启：每次提问时，问题和从你的文档中"
+        "找到的段落会发送到你自己网络中的这台服务器（llama-server、Ollama 或 "
+        "python -m llama_cpp.server），Kura 不会联系其他任何机器。搜索仍在这台电脑上进行。"
+        "每个回答的核对也在这台电脑上进行。更改从下一个问题起生效。"
+    ),
+    "settings.remote_invalid": "Kura 无法使用这个地址：{detail}",
+    "status.remote_llm": "回答由 {origin} 生成",
     "settings.restart": "部分更改在 Kura 重启后生效。",
     "menu.file": "文件(&F)",
     "menu.add": "添加文件夹…",
@@ -532,6 +574,7 @@ ZH: dict[str, str] = {
     "error.page_not_found": "PDF 中没有这一页：{detail}",
     "error.unreadable_file": "{path}：{reason}",
     "error.library_busy": "另一个 Kura 进程正在使用这个资料库：{detail}",
+    "error.remote_llm": "回答服务器出错：{detail}",
     "app.already_open": "Kura 已经打开了。",
     "index.waiting_for_lock": "正在等待 {holder} 用完这个资料库……",
 }

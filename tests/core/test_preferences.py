@@ -109,3 +109,31 @@ def test_a_failed_save_keeps_the_previous_file(monkeypatch: pytest.MonkeyPatch) 
         with pytest.raises(OSError):
             save_preferences(Preferences())
     assert load_preferences() == CUSTOM
+
+
+def test_the_answer_server_is_off_by_default_and_saved_when_on() -> None:
+    assert Preferences().remote_llm() is None and not Preferences().remote_llm_enabled
+    on = Preferences(remote_llm_enabled=True, remote_llm_url="http://gpu-box:8080#gemma3:4b")
+    save_preferences(on)
+    assert load_preferences() == on
+    assert load_preferences().remote_llm() == "http://gpu-box:8080#gemma3:4b"
+    assert on.llm_settings().remote_url == "http://gpu-box:8080#gemma3:4b"
+    assert Preferences(threads=1, remote_llm_enabled=True,
+                       remote_llm_url="gpu-box:8080").validated().llm_settings().remote_url \
+        == "http://gpu-box:8080"
+
+
+@pytest.mark.parametrize(("enabled", "url"), [
+    (True, "ftp://gpu-box"),  # not an address Kura can use: the option is off
+    (True, ""),
+    ("yes", "http://gpu-box:8080"),  # the wrong type: the default (off)
+    (True, 8080),
+])
+def test_an_answer_server_setting_kura_cannot_use_turns_it_off(
+        tmp_path: Path, enabled: object, url: object) -> None:
+    path = tmp_path / "prefs.json"
+    path.write_text(json.dumps({"remote_llm_enabled": enabled, "remote_llm_url": url,
+                                "passages_k": 5}), "utf-8")
+    prefs = load_preferences(path)
+    assert prefs.remote_llm() is None and not prefs.remote_llm_enabled
+    assert prefs.passages_k == 5  # the rest is kept

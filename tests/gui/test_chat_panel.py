@@ -7,10 +7,16 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt, QUrl
 
-from desktop_app.core.answer import Source
+from desktop_app.core.answer import ExtractItem, SentenceCheck, Source
 from desktop_app.core.chats import Chat, ChatMessage
 from desktop_app.gui.chat_panel import ChatPanel, ScopeButton
-from desktop_app.gui.message_cards import AnswerCard, QuestionCard, link_citations
+from desktop_app.gui.message_cards import (
+    FLAG,
+    AnswerCard,
+    QuestionCard,
+    link_citations,
+    mark_flagged,
+)
 from desktop_app.gui.strings import tr
 
 SOURCES = [
@@ -240,3 +246,46 @@ def test_a_question_card_shows_the_question(qtbot) -> None:
     qtbot.addWidget(card)
     assert card.label.text() == "Where is the VPN guide?"
     assert card.objectName() == "questionCard"
+
+
+def test_the_extract_shows_before_the_answer_and_stays_with_it(qtbot) -> None:
+    card = AnswerCard()
+    qtbot.addWidget(card)
+    assert card.extract_label.isHidden()
+    card.set_extract([ExtractItem("请使用自助重置门户。", 1, SOURCES[0].path, None, None, 0.6)],
+                     SOURCES)
+    assert not card.extract_label.isHidden()
+    assert '请使用自助重置门户。 <a href="cite:1">[1]</a>' in card.extract_label.text()
+    card.append("Use the portal [1].")
+    card.finish("Use the portal [1].", SOURCES[:1], SOURCES, False, False, ["IT"],
+                written_by="192.168.1.20:8080")
+    assert not card.extract_label.isHidden()
+    assert card.origin_label.text() == "Written by 192.168.1.20:8080"
+
+
+def test_a_flagged_sentence_is_marked_while_streaming_and_listed_with_its_reason(
+        qtbot) -> None:
+    card = AnswerCard()
+    qtbot.addWidget(card)
+    text = "Leave is 15 days [2]. Use the portal [1]."
+    card.append(text)
+    wrong = SentenceCheck(0, 0, 21, "Leave is 15 days.", (2,), "unsupported", (),
+                          0.62, ("15",), "not found in the cited passage: 15")
+    right = SentenceCheck(1, 22, len(text), "Use the portal.", (1,), "supported", (1,), 0.7)
+    card.mark_checked(right)
+    assert card.flagged_label.isHidden() and FLAG not in card.body.toPlainText()
+    card.mark_checked(wrong)
+    assert card.body.toPlainText().startswith(f"Leave is 15 days [2]. {FLAG}")
+    listed = card.flagged_label.text()
+    assert not card.flagged_label.isHidden()
+    assert "Leave is 15 days." in listed and "not found in the cited passage" in listed
+    assert "missing: 15" in listed
+    card.finish(text, SOURCES, SOURCES, False, False, [], checks=[wrong, right])
+    assert f"[2]. {FLAG}" in card.body.toPlainText()
+    assert "Use the portal" not in card.flagged_label.text()  # supported: not listed
+
+
+def test_mark_flagged_puts_the_mark_after_each_flagged_sentence() -> None:
+    checks = [SentenceCheck(0, 0, 5, "A b c", (), "unsupported"),
+              SentenceCheck(1, 6, 11, "D e f", (), "supported")]
+    assert mark_flagged("A b c D e f", checks) == f"A b c {FLAG} D e f"

@@ -155,6 +155,7 @@ def test_main_reports_a_failed_start(qtbot, monkeypatch, private_user_dirs, caps
 
     monkeypatch.setattr(app_module, "create_window", no_window)
     monkeypatch.setattr(app_module, "enable_offline", lambda: None)  # process-wide env
+    monkeypatch.setattr(app_module, "restrict_network", lambda _url: None)  # process-wide
     shown: list[QMessageBox] = []
     try:
         code = app_module.main(["kura-app"], show_error=shown.append)

@@ -111,13 +111,25 @@ def test_drop_the_knowledge_base_ask_and_open_the_citation(
     assert window.chat_panel.scope.text() == "All collections"
 
     pieces: list[str] = []
+    arrivals: list[str] = []
+    shown_extract: list[bool] = []
     window.chats.answer_piece.connect(pieces.append)
+    window.chats.answer_piece.connect(lambda _p: arrivals.append("piece"))
+    window.chats.answer_extract.connect(lambda _e: arrivals.append("extract"))
+    # What the user sees at the first written token: the extract is already on the card.
+    window.chats.answer_piece.connect(lambda _p: shown_extract.append(
+        not window.chat_panel.answer_cards()[-1].extract_label.isHidden()))
     ask(qtbot, window, "如何重置密码?")
     assert pieces, "the answer arrived in pieces (streamed)"
+    assert arrivals[0] == "extract" and arrivals.count("extract") == 1
+    assert shown_extract[0], "the extract was on screen before the first written token"
     card = window.chat_panel.answer_cards()[-1]
     assert card.objectName() == "answerCard"
     assert card.passages[0].path.endswith(PASSWORD_DOC)
+    assert "reset.ourcompany" in card.extract_label.text()
+    assert 'href="cite:1"' in card.extract_label.text()
     assert card.text.strip() == "".join(pieces).strip()
+    assert card.origin_label.text() == "Written on this computer"
 
     # Click citation [1]: the preview shows the passage inside its document.
     with qtbot.waitSignal(window.preview.shown, timeout=30_000) as shown:

@@ -208,3 +208,61 @@ def test_the_models_section_says_it_in_chinese_too(qtbot, tmp_path: Path) -> Non
     qtbot.addWidget(dialog)
     assert "model.onnx, model.onnx.data：首次使用时已检查" in \
         dialog.verification_labels["embedder"].text()
+
+
+def test_the_answer_server_is_off_by_default_and_round_trips(qtbot) -> None:
+    dialog = SettingsDialog(Preferences(), None)
+    qtbot.addWidget(dialog)
+    assert not dialog.remote_enabled.isChecked() and not dialog.remote_url.isEnabled()
+    assert dialog.remote_problem.isHidden()
+    dialog.remote_enabled.setChecked(True)
+    assert dialog.remote_url.isEnabled()
+    dialog.remote_url.setText("  192.168.1.20:8080/v1 ")
+    on = dialog.preferences()
+    assert (on.remote_llm_enabled, on.remote_llm_url) == (True, "http://192.168.1.20:8080")
+    assert on.remote_llm() == "http://192.168.1.20:8080" == on.llm_settings().remote_url
+    dialog.remote_enabled.setChecked(False)  # off again: the address is kept for later
+    off = dialog.preferences()
+    assert not off.remote_llm_enabled and off.remote_llm_url == "http://192.168.1.20:8080"
+    assert off.remote_llm() is None and off.llm_settings().remote_url is None
+
+    shown = SettingsDialog(on, None)
+    qtbot.addWidget(shown)
+    assert shown.remote_enabled.isChecked() and shown.remote_url.isEnabled()
+    assert shown.remote_url.text() == "http://192.168.1.20:8080"
+    assert shown.preferences() == on
+
+
+def test_an_address_kura_cannot_use_is_explained_and_not_saved(qtbot) -> None:
+    dialog = SettingsDialog(Preferences(), None)
+    qtbot.addWidget(dialog)
+    dialog.remote_enabled.setChecked(True)
+    dialog.remote_url.setText("http://me:secret@gpu-box:8080")
+    assert not dialog.remote_problem.isHidden()
+    assert "user name or password" in dialog.remote_problem.text()
+    prefs = dialog.preferences()
+    assert not prefs.remote_llm_enabled and prefs.remote_llm() is None
+    dialog.remote_url.setText("http://gpu-box:8080")
+    assert dialog.remote_problem.isHidden()
+
+
+def test_the_window_names_the_answer_server_and_turning_it_off_stops_at_once(
+        make_window, qtbot) -> None:
+    from desktop_app.core.model_files.offline import network_policy, restricted_network
+
+    on = Preferences(remote_llm_enabled=True, remote_llm_url="http://192.168.1.20:8080")
+    # As kura-app starts: the policy from the saved preferences, then the window.
+    with restricted_network(on.remote_llm()):
+        window = make_window(on)
+        assert window.network_label.isVisibleTo(window)
+        assert window.network_label.text() == "Answers are written on 192.168.1.20:8080"
+        dialog = window.open_settings()
+        assert dialog.remote_enabled.isChecked()
+        dialog.remote_enabled.setChecked(False)
+        ok_button(dialog).click()
+        policy = network_policy()
+        assert policy is not None and policy.remote is None  # nothing more is sent
+        assert not window.network_label.isVisibleTo(window)
+        assert load_preferences().remote_llm() is None
+    off = make_window()
+    assert not off.network_label.isVisibleTo(off)

@@ -4,12 +4,26 @@ cited, and an honest "I don't know" when the documents do not hold the answer.
 One module per concept: ``settings`` (model file, context, answer length), ``gguf`` (the
 model file check), ``llm`` (the engine interface, the llama.cpp engine and ``make_llm``,
 which chooses it), ``prompt_formats`` (one row per model family's turn markers),
-``prompt`` (the prompt and the token budget), ``citations`` ([n] markers to sources),
+``sentences`` (splitting text into sentences), ``evidence`` (the passages' sentences
+scored against the question: rerank, trim, extract), ``checks`` (each answer sentence
+against its cited passages), ``prompt`` (the prompt and the token budget), ``citations``
+([n] markers to sources),
 ``language`` (the question's script, the decline message), ``answerer`` (the pipeline and
 the Answer), ``conversation`` (follow-ups).
 """
 
-from desktop_app.core.answer.answerer import Answer, Answerer, AnswerStream, Source, Timings
+from desktop_app.core.answer.answerer import (
+    Answer,
+    Answerer,
+    AnswerEvent,
+    AnswerStream,
+    Checked,
+    Extract,
+    ExtractItem,
+    Source,
+    Timings,
+)
+from desktop_app.core.answer.checks import AnswerChecker, SentenceCheck
 from desktop_app.core.answer.citations import cited, cited_numbers
 from desktop_app.core.answer.conversation import (
     Conversation,
@@ -29,10 +43,15 @@ __all__ = [
     "GEMMA",
     "LLM",
     "Answer",
+    "AnswerChecker",
+    "AnswerEvent",
     "AnswerSettings",
     "AnswerStream",
     "Answerer",
+    "Checked",
     "Conversation",
+    "Extract",
+    "ExtractItem",
     "GGUFInfo",
     "Generation",
     "GenerationStats",
@@ -41,6 +60,7 @@ __all__ = [
     "Passage",
     "Prompt",
     "PromptFormat",
+    "SentenceCheck",
     "Source",
     "Timings",
     "Turn",

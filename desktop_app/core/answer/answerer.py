@@ -6,6 +6,14 @@
         print(piece, end="")
     answer = stream.answer         # text, cited sources, timings, declined or not
 
+    for event in answerer.ask(question).events():   # what the window shows, in order:
+        ...  # Extract (before the model writes), str pieces, Checked (each sentence)
+
+The order of work: retrieve; decline or go on; score the passages' sentences against the
+question (``evidence``) and choose the excerpts the model gets; show the best sentences
+at once (the extract, cited like the answer will be); write; check every sentence of the
+answer against the passages it cites (``checks``) as it is completed.
+
 The decline is Kura's, not the model's: when the best passage's calibrated relevance is
 below ``DECLINE_BELOW`` the documents do not hold the answer, and asking a model anyway
 invites a fluent invention. So Kura says it does not know, in the question's language,
@@ -20,7 +28,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from desktop_app.core.answer.checks import AnswerChecker, PassageText, SentenceCheck
 from desktop_app.core.answer.citations import cited
+from desktop_app.core.answer.evidence import (
+    Excerpt,
+    ExtractSentence,
+    PassageEvidence,
+    extract,
+    score_passages,
+    select_excerpts,
+)
 from desktop_app.core.answer.language import decline_message
 from desktop_app.core.answer.llm import LLM, GenerationStats, make_llm
 from desktop_app.core.answer.prompt import Passage, Prompt, build_prompt
@@ -52,7 +69,8 @@ class Source:
 
     @classmethod
     def from_passage(cls, passage: Passage) -> Source:
-        return cls.from_result(passage.result, passage.number, passage.truncated)
+        return cls.from_result(passage.result, passage.number,
+                               passage.truncated or passage.trimmed)
 
     @classmethod
     def from_result(cls, r: SearchResult, number: int, truncated: bool = False) -> Source:
@@ -84,7 +102,8 @@ class Timings:
     ``retrieval_s + prompt_s + first_token_s``."""
 
     retrieval_s: float = 0.0
-    prompt_s: float = 0.0  # packing the passages (tokenizing them)
+    prompt_s: float = 0.0  # scoring the passages' sentences, choosing, packing
+    extract_s: float | None = None  # from Enter to the extract
     first_token_s: float | None = None  # from the model's request to its first text
     generation_s: float | None = None  # the model's whole run
     tokens_per_s: float | None = None  # decode speed after the first token
@@ -93,13 +112,66 @@ class Timings:
     completion_tokens: int = 0
 
     @classmethod
-    def of(cls, retrieval_s: float, prompt_s: float, stats: GenerationStats) -> Timings:
-        return cls(retrieval_s, prompt_s, stats.first_token_s, stats.total_s,
+    def of(cls, retrieval_s: float, prompt_s: float, extract_s: float | None,
+           stats: GenerationStats) -> Timings:
+        return cls(retrieval_s, prompt_s, extract_s, stats.first_token_s, stats.total_s,
                    stats.tokens_per_s, stats.prompt_tokens, stats.reused_tokens,
                    stats.completion_tokens)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class ExtractItem:
+    """A sentence of a passage that answers the question, shown before the model writes;
+    ``number`` is the passage's citation number ([number]) in the answer."""
+
+    text: str
+    number: int
+    path: str
+    location: str | None
+    page: int | None
+    score: float
+    start_char: int | None = None
+    end_char: int | None = None
+
+    @classmethod
+    def of(cls, sentence: ExtractSentence, excerpts: Sequence[Excerpt]) -> ExtractItem:
+        chunk = excerpts[sentence.excerpt].result.chunk
+        return cls(sentence.text, sentence.number, chunk.path, chunk.location, chunk.page,
+                   sentence.score, sentence.start_char, sentence.end_char)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["score"] = round(self.score, 4)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExtractItem:
+        """As ``as_dict`` wrote it (a saved chat); unknown keys dropped."""
+        known = {f.name for f in fields(cls)}
+        empty: dict[str, Any] = {"text": "", "number": 0, "path": "", "location": None,
+                                 "page": None, "score": 0.0}
+        return cls(**{**empty, **{k: v for k, v in data.items() if k in known}})
+
+
+@dataclass(frozen=True)
+class Extract:
+    """Event: the extract is ready (before the first written token)."""
+
+    sentences: list[ExtractItem]
+    passages: list[Source]  # what [n] points at
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Event: a sentence of the answer has been checked."""
+
+    check: SentenceCheck
+
+
+AnswerEvent = str | Extract | Checked
 
 
 @dataclass(frozen=True)
@@ -113,12 +185,23 @@ class Answer:
     passages: list[Source] = field(default_factory=list)  # all given to the model
     query: str = ""  # what retrieval searched (a follow-up carries earlier terms)
     cancelled: bool = False
+    extract: list[ExtractItem] = field(default_factory=list)
+    checks: list[SentenceCheck] = field(default_factory=list)
+    written_by: str = ""  # which machine wrote the text ("" when no model was asked)
+
+    @property
+    def flagged(self) -> list[SentenceCheck]:
+        """The sentences no cited passage supports."""
+        return [c for c in self.checks if c.flagged]
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "query": self.query,
             "answer": self.text,
+            "extract": [e.as_dict() for e in self.extract],
+            "checks": [c.as_dict() for c in self.checks],
+            "written_by": self.written_by,
             "sources": [s.as_dict() for s in self.sources],
             "passages": [s.as_dict() for s in self.passages],
             "declined": self.declined,
@@ -147,14 +230,18 @@ class AnswerStream:
         self.collections = list(collections) if collections else None
         self.earlier = list(earlier)
         self.retrieved: SearchResponse | None = None
+        self.evidence: list[PassageEvidence] = []
+        self.excerpts: list[Excerpt] = []
+        self.extract: list[ExtractItem] = []  # known before the model is asked
         self.prompt: Prompt | None = None
         self.passages: list[Source] = []  # known once retrieval and packing are done
+        self.checks: list[SentenceCheck] = []
         self.answer: Answer | None = None
         self._answerer = answerer
         self._should_stop = should_stop
         self._on_done = on_done
         self._cancel = threading.Event()
-        self._iterator: Iterator[str] | None = None
+        self._iterator: Iterator[AnswerEvent] | None = None
 
     def cancel(self) -> None:
         """Stop at the next token (safe from any thread); the answer keeps what was
@@ -165,6 +252,11 @@ class AnswerStream:
         return self._cancel.is_set() or bool(self._should_stop and self._should_stop())
 
     def __iter__(self) -> Iterator[str]:
+        """The text as it is written (the other events are kept on the stream)."""
+        return (event for event in self.events() if isinstance(event, str))
+
+    def events(self) -> Iterator[AnswerEvent]:
+        """Everything in order: ``Extract``, text pieces, ``Checked`` sentences."""
         if self._iterator is None:
             self._iterator = self._run()
         return self._iterator
@@ -186,7 +278,7 @@ class AnswerStream:
         if self._on_done:
             self._on_done(answer)
 
-    def _run(self) -> Iterator[str]:
+    def _run(self) -> Iterator[AnswerEvent]:
         answerer = self._answerer
         settings = answerer.settings
         start = time.perf_counter()
@@ -194,15 +286,17 @@ class AnswerStream:
                                            collections=self.collections)
         self.retrieved = response
         retrieval_s = time.perf_counter() - start
+        extract_s: float | None = None
 
         def finish(text: str, declined: bool = False, cancelled: bool = False,
-                   timings: Timings | None = None) -> None:
+                   timings: Timings | None = None, written_by: str = "") -> None:
             self._finish(Answer(
                 question=self.question, text=text,
                 sources=cited(text, self.passages) if not declined else [],
                 declined=declined, collections=response.collections,
-                timings=timings or Timings(retrieval_s), passages=self.passages,
-                query=self.query, cancelled=cancelled))
+                timings=timings or Timings(retrieval_s, extract_s=extract_s),
+                passages=self.passages, query=self.query, cancelled=cancelled,
+                extract=self.extract, checks=list(self.checks), written_by=written_by))
 
         if response.best_relevance < settings.decline_below:
             text = decline_message(self.question, response.collections)
@@ -213,16 +307,36 @@ class AnswerStream:
             finish("", cancelled=True)
             return
 
-        llm = answerer.llm
         packing = time.perf_counter()
         # The best passage passed the decline threshold, so at least it clears this floor.
         candidates = [r for r in response.results
                       if r.relevance is None or r.relevance >= settings.min_relevance]
-        prompt = build_prompt(llm, self.question, candidates,
+        embedder = answerer.library.embedder
+        if settings.trim_passages:
+            self.evidence = score_passages(embedder, self.query, candidates)
+            self.excerpts = select_excerpts(self.evidence, _token_counter(embedder),
+                                            settings.prompt_tokens,
+                                            max_passages=settings.max_passages)
+        else:
+            self.excerpts = [Excerpt.whole(r) for r in candidates]
+        self.extract = [ExtractItem.of(s, self.excerpts)
+                        for s in extract(self.evidence, self.excerpts)]
+        self.passages = [Source.from_result(e.result, i, e.trimmed)
+                         for i, e in enumerate(self.excerpts, 1)]
+        extract_s = time.perf_counter() - start
+        if self.extract:
+            yield Extract(self.extract, self.passages)
+        if self.stop_requested():
+            finish("", cancelled=True)
+            return
+
+        llm = answerer.llm
+        prompt = build_prompt(llm, self.question, self.excerpts,
                               llm.n_ctx - settings.max_answer_tokens, self.earlier)
         prompt_s = time.perf_counter() - packing
         self.prompt = prompt
         self.passages = [Source.from_passage(p) for p in prompt.passages]
+        checker = AnswerChecker(embedder, [self._passage_text(p) for p in prompt.passages])
 
         generation = llm.generate(prompt.text, settings.max_answer_tokens,
                                   settings.temperature, should_stop=self.stop_requested)
@@ -231,13 +345,45 @@ class AnswerStream:
             for piece in generation:
                 pieces.append(piece)
                 yield piece
+                if _may_end_sentence(piece):
+                    for check in checker.feed("".join(pieces)):
+                        self.checks.append(check)
+                        yield Checked(check)
+            for check in checker.finish("".join(pieces))[len(self.checks):]:
+                self.checks.append(check)
+                yield Checked(check)
         finally:
             # Also on close() or an exception in the consumer: the answer so far counts.
             generation.close()
             cancelled = generation.cancelled or self.stop_requested() \
                 or generation.stats.finish_reason is None
             finish("".join(pieces).strip(), cancelled=cancelled,
-                   timings=Timings.of(retrieval_s, prompt_s, generation.stats))
+                   timings=Timings.of(retrieval_s, prompt_s, extract_s, generation.stats),
+                   written_by=llm.origin)
+
+    def _passage_text(self, passage: Passage) -> PassageText:
+        """The passage as the model saw it, with the sentence vectors scoring computed."""
+        scored = next((e for e in self.evidence if e.result.chunk.id == passage.result.chunk.id),
+                      None)
+        excerpt = next((e for e in self.excerpts if e.result is passage.result), None)
+        if scored is None or excerpt is None or passage.truncated:
+            return PassageText(passage.number, passage.text)
+        spans = excerpt.spans or tuple(s.span for s in scored.sentences)
+        vectors = scored.vectors_of(spans)
+        return PassageText(passage.number, passage.text, tuple(s.text for s in spans), vectors)
+
+
+def _may_end_sentence(piece: str) -> bool:
+    return any(c in piece for c in ".!?。！？；\n]］】")
+
+
+def _token_counter(embedder: object) -> Callable[[str], int]:
+    """Tokens of a text for the excerpts' budget, before the answer model is loaded (the
+    extract must not wait for it): the embedder's tokenizer is Gemma 3's, which the
+    answer model shares; the prompt's final count is the model's own. An embedder
+    without one (a test's) counts a token per three characters."""
+    count = getattr(embedder, "count_tokens", None)
+    return count if callable(count) else (lambda text: len(text) // 3 + 1)
 
 
 class Answerer:

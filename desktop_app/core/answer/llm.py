@@ -2,8 +2,10 @@
 a time.
 
 ``LLM`` is what answering needs from a model: its tokenizer (prompts are packed to a token
-budget counted with it), its prompt format (``prompt_formats``) and a stream of text.
-``LlamaEngine`` is the real one; ``make_llm`` is the one place that chooses the engine.
+budget counted with it), its prompt format (``prompt_formats``), a stream of text, and
+which machine writes it (``origin``). ``LlamaEngine`` runs the model on this computer;
+``RemoteEngine`` (``remote.py``) has a server on the user's network write the answers;
+``make_llm`` is the one place that chooses between them.
 
 Choices worth knowing:
 
@@ -151,14 +153,23 @@ class Generation:
         return "".join(self)
 
 
+LOCAL_ORIGIN = "this computer"  # ``LLM.origin`` of an engine that runs in this process
+
+
 class LLM(ABC):
     """A language model as answering sees it.
 
     Another engine is a subclass (``n_ctx``, ``prompt_format`` and the three abstract
-    methods) returned by ``make_llm``."""
+    methods; ``origin`` when it runs elsewhere) returned by ``make_llm``."""
 
     n_ctx: int
     prompt_format: PromptFormat = DEFAULT_FORMAT  # an engine sets its model's
+
+    @property
+    def origin(self) -> str:
+        """Which machine writes the answers, for the answer and the window to show:
+        ``LOCAL_ORIGIN`` ("this computer"), or a remote server's "host:port"."""
+        return LOCAL_ORIGIN
 
     @abstractmethod
     def tokenize(self, text: str, bos: bool = False) -> list[int]:
@@ -323,5 +334,11 @@ class LlamaEngine(LLM):
 
 
 def make_llm(settings: LLMSettings) -> LLM:
-    """The engine that writes answers: the one place to swap it (any ``LLM``)."""
+    """The engine that writes answers: the one place to swap it (any ``LLM``). A remote
+    server when ``settings.remote_url`` names one (the user turned it on), else llama.cpp
+    in this process."""
+    if settings.remote_url:
+        from desktop_app.core.answer.remote import RemoteEngine
+
+        return RemoteEngine(settings.remote_url, settings)
     return LlamaEngine(settings)

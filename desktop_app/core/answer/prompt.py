@@ -26,10 +26,14 @@ newline and every passage block starts with ``[``, which Gemma's tokenizer does 
 with it (a blank line would: "\n\n" is one token), so the prefix tokenizes the same
 whatever follows (a test checks it with Gemma's tokenizer).
 
+What goes in: excerpts of the retrieved passages (``evidence.select_excerpts``: the
+sentences that answer, best passage first, near-duplicates dropped, within a token budget
+chosen for a first word in seconds) or, given plain search results, the passages whole.
+
 Budget: the prompt may use the context minus the tokens reserved for the answer, counted
-with the model's own tokenizer. Passages are taken most relevant first; one that does not
-fit is dropped whole (a later, shorter one may still fit). Only when even the most
-relevant passage alone does not fit is it cut, by tokens, so the model has something.
+with the model's own tokenizer. Passages are taken in the order given; one that does not
+fit is dropped whole (a later, shorter one may still fit). Only when even the first
+passage alone does not fit is it cut, by tokens, so the model has something.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from desktop_app.core.answer.evidence import Excerpt
 from desktop_app.core.answer.llm import LLM
 from desktop_app.core.answer.prompt_formats import PromptFormat
 from desktop_app.core.errors import KuraError
@@ -71,7 +76,8 @@ class Passage:
     number: int
     result: SearchResult
     text: str
-    truncated: bool = False
+    truncated: bool = False  # cut by tokens to fit the context
+    trimmed: bool = False  # cut to the sentences that answer (an excerpt)
 
     @property
     def label(self) -> str:
@@ -110,12 +116,12 @@ def render_tail(fmt: PromptFormat, question: str, earlier: Sequence[str] = ()) -
 def build_prompt(
     llm: LLM,
     question: str,
-    results: Sequence[SearchResult],
+    results: Sequence[SearchResult | Excerpt],
     budget: int,
     earlier: Sequence[str] = (),
 ) -> Prompt:
-    """Pack ``results`` (most relevant first) into a prompt of at most ``budget`` tokens,
-    in ``llm``'s prompt format."""
+    """Pack ``results`` (excerpts, or search results given whole; best first) into a
+    prompt of at most ``budget`` tokens, in ``llm``'s prompt format."""
     fmt = llm.prompt_format
     prefix = fixed_prefix(fmt)
     tail = render_tail(fmt, question, earlier)
@@ -127,13 +133,15 @@ def build_prompt(
     passages: list[Passage] = []
     blocks: list[str] = []
     dropped: list[SearchResult] = []
-    for result in results:
+    for item in results:
+        excerpt = item if isinstance(item, Excerpt) else Excerpt.whole(item)
+        result = excerpt.result
         number = len(passages) + 1
-        given = result.chunk.text.strip()
+        given = excerpt.text
         cost = llm.count_tokens(render_passage(fmt, number, result, given))
         truncated = False
         if cost > room and not passages:
-            cut = _truncate(llm, fmt, number, result, room)
+            cut = _truncate(llm, fmt, number, result, given, room)
             if cut is None:
                 dropped.append(result)
                 continue
@@ -144,7 +152,7 @@ def build_prompt(
             continue
         room -= cost
         blocks.append(render_passage(fmt, number, result, given))
-        passages.append(Passage(number, result, given, truncated))
+        passages.append(Passage(number, result, given, truncated, excerpt.trimmed))
     text = prefix + "".join(blocks) + tail
     tokens = llm.count_tokens(text, bos=True)
     while tokens > budget and len(passages) > 1:  # only if the slack was not enough
@@ -155,15 +163,15 @@ def build_prompt(
     return Prompt(text, passages, dropped, tokens, budget)
 
 
-def _truncate(llm: LLM, fmt: PromptFormat, number: int, result: SearchResult,
+def _truncate(llm: LLM, fmt: PromptFormat, number: int, result: SearchResult, text: str,
               room: int) -> str | None:
-    """The passage's text cut to fit ``room`` tokens with its header, or None."""
-    ids = llm.tokenize(result.chunk.text.strip())
+    """``text`` cut to fit ``room`` tokens with its passage header, or None."""
+    ids = llm.tokenize(text)
     keep = room - llm.count_tokens(render_passage(fmt, number, result, "…")) - 1
     while keep > 0:
-        text = llm.detokenize(ids[:keep]).rstrip() + "…"
-        over = llm.count_tokens(render_passage(fmt, number, result, text)) - room
+        cut = llm.detokenize(ids[:keep]).rstrip() + "…"
+        over = llm.count_tokens(render_passage(fmt, number, result, cut)) - room
         if over <= 0:
-            return text
+            return cut
         keep -= over  # re-tokenizing the cut text can count a little differently
     return None

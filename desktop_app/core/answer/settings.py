@@ -4,6 +4,10 @@ The model is the catalog's ``llm`` bundle (``model_files/catalog.json``: its fil
 name and size as the window shows them), installed in Kura's models folder, unless
 ``KURA_LLM_PATH`` points at another GGUF (any llama.cpp model works; its prompt format
 is chosen from the file, ``prompt_formats.py``).
+
+Or a server on the user's network writes them (``remote.py``): ``remote_url``, off (None)
+unless the window's Settings turn it on or, for the command line, ``KURA_REMOTE_LLM``
+names one. Kura still retrieves, builds the prompt and checks the answer itself.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from desktop_app.core.answer.evidence import MAX_PASSAGES, PROMPT_TOKENS
 from desktop_app.core.model_files.catalog import Bundle, load_catalog
 from desktop_app.core.model_files.locations import role_target
-from desktop_app.core.paths import default_threads
+from desktop_app.core.paths import default_threads, remote_llm_override
 from desktop_app.core.relevance import DECLINE_BELOW
 
 
@@ -46,6 +51,11 @@ class LLMSettings:
     batch_threads: int = field(default_factory=default_threads)
     gpu: bool = True  # offload every layer when llama.cpp was built with GPU support
     seed: int = 0  # sampling is reproducible for a given prompt and temperature
+    # An OpenAI-compatible server on the user's network writes the answers instead
+    # (``remote.py``); None: this computer does (the default). Unless given, it is what
+    # ``KURA_REMOTE_LLM`` says (the command line's switch; the window passes its own).
+    # ``n_ctx`` above is its context when the server does not tell.
+    remote_url: str | None = field(default_factory=remote_llm_override)
 
     def resolved_path(self) -> Path:
         return Path(self.model_path) if self.model_path else llm_path()
@@ -66,3 +76,10 @@ class AnswerSettings:
     # for it) and distract a small model. Keyword-only hits (not embedded yet, no
     # relevance) are kept. 0 gives the model every retrieved passage that fits.
     min_relevance: float = 0.1
+    # The passages go to the model as excerpts: reranked by their best sentence,
+    # near-duplicates dropped, trimmed to the sentences that answer, within
+    # ``prompt_tokens`` (``evidence``: the first word waits for the model to read them).
+    # False gives them whole, in search order, as many as fit the context.
+    trim_passages: bool = True
+    prompt_tokens: int = PROMPT_TOKENS
+    max_passages: int = MAX_PASSAGES

@@ -14,7 +14,8 @@ Downloading, importing, installing and verifying are jobs: generators of
 - ``prepare``: staged files to what Kura loads (Kura's quantize recipe, atomic installs);
 - ``fetcher``, ``importer``: the two ways in (the network, a folder or USB stick);
 - ``model_status``: per file verified / unverified / missing / corrupt; can index / can answer;
-- ``offline``: library switches off the network, and a socket guard for tests.
+- ``offline``: library switches off the network, the process-wide network policy (this
+  machine, the answer server the user named, downloads), and a socket guard for tests.
 """
 
 from desktop_app.core.model_files.catalog import (
@@ -46,7 +47,13 @@ from desktop_app.core.model_files.model_status import (
 )
 from desktop_app.core.model_files.offline import (
     NetworkBlocked,
+    NetworkPolicy,
+    ServerAddress,
+    allow_any_host,
     enable_offline,
+    network_policy,
+    parse_server_url,
+    restrict_network,
     socket_guard,
 )
 from desktop_app.core.model_files.prepare import check_embedder_loads, install
@@ -65,14 +72,17 @@ __all__ = [
     "ImportReport",
     "ModelsStatus",
     "NetworkBlocked",
+    "NetworkPolicy",
     "NotEnoughSpace",
     "NotTheModel",
     "Rejected",
     "RemoteInfo",
     "Role",
     "RoleStatus",
+    "ServerAddress",
     "Unverifiable",
     "Verification",
+    "allow_any_host",
     "base_url",
     "check_embedder_loads",
     "download",
@@ -81,8 +91,11 @@ __all__ = [
     "import_dir",
     "install",
     "load_catalog",
+    "network_policy",
+    "parse_server_url",
     "plan",
     "probe",
+    "restrict_network",
     "socket_guard",
     "status",
     "verify",

@@ -15,6 +15,9 @@ settings (``HTTPS_PROXY``...) and redirects.
 - Free space is checked before the first byte is written.
 - A download is a job (``desktop_app.core.progress``): it yields after every chunk and
   every backoff slice, and closing it keeps the ``.part`` for later.
+- Opening a connection is the one moment Kura's network policy (``offline.py``) lets
+  this thread reach any host: the hub's redirects, a mirror or a proxy cannot be listed
+  ahead. Reading the bytes needs no new connection.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from desktop_app.core.model_files.errors import (
     NotEnoughSpace,
     Unverifiable,
 )
+from desktop_app.core.model_files.offline import allow_any_host
 from desktop_app.core.progress import Job, Progress, RateMeter, format_bytes
 
 USER_AGENT = f"Kura/{__version__} (+model files)"
@@ -118,8 +122,9 @@ def probe(url: str, options: HttpOptions | None = None) -> Job[RemoteInfo]:
         for _hop in range(10):
             request = urllib.request.Request(current, method="HEAD", headers=_headers())
             try:
-                response = _opener(follow_redirects=False).open(request,
-                                                                timeout=options.timeout)
+                with allow_any_host("checking a model file on the hub or a mirror"):
+                    response = _opener(follow_redirects=False).open(request,
+                                                                    timeout=options.timeout)
                 status, headers = response.status, response.headers
                 response.close()
             except HTTPError as exc:
@@ -283,7 +288,8 @@ def _attempt(url: str, part: Path, expected: Expected, label: str, options: Http
         headers["Range"] = f"bytes={offset}-"
     request = urllib.request.Request(url, headers=headers)
     try:
-        response = _opener().open(request, timeout=options.timeout)
+        with allow_any_host("downloading a model file"):
+            response = _opener().open(request, timeout=options.timeout)
     except HTTPError as exc:
         retry_after = _retry_after(exc.headers.get("Retry-After")) if exc.headers else None
         exc.close()

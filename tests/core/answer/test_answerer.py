@@ -14,7 +14,9 @@ from desktop_app.core.answer import (
     LLM,
     Answerer,
     AnswerSettings,
+    Checked,
     Conversation,
+    Extract,
     Generation,
     LlamaEngine,
     LLMSettings,
@@ -89,7 +91,7 @@ def test_unrelated_passages_are_not_given_to_the_model(kb_library: Library,
                for p in focused.passages)
     assert len(focused.passages) < 8  # corp_kb's other seven documents are unrelated
     everything = Answerer(kb_library, llm=spy, settings=AnswerSettings(
-        max_answer_tokens=2, min_relevance=0.0)).answer("如何重置密码?")
+        max_answer_tokens=2, min_relevance=0.0, trim_passages=False)).answer("如何重置密码?")
     assert len(everything.passages) == 8
     assert focused.timings.prompt_tokens < everything.timings.prompt_tokens
 
@@ -204,3 +206,38 @@ def test_sources_carry_where_the_passage_sits_in_its_document(answerer: Answerer
     document = Path(source.path).read_text(encoding="utf-8")
     assert source.text.strip() in document
     assert source.as_dict()["text"] == source.text
+
+
+def test_the_extract_comes_before_the_model_is_asked_and_sentences_are_checked(
+        answerer: Answerer, spy: SpyLLM) -> None:
+    stream = answerer.ask("如何重置密码?")
+    events = stream.events()
+    first = next(events)
+    assert isinstance(first, Extract)  # before any text, before the model is asked
+    assert "generate" not in spy.calls
+    assert "reset.ourcompany" in first.sentences[0].text and first.sentences[0].number == 1
+    assert first.passages[0].path.endswith("账户密码管理.md")
+    rest = list(events)
+    assert any(isinstance(e, str) for e in rest) and "generate" in spy.calls
+    answer = stream.answer
+    assert answer is not None and answer.extract == first.sentences
+    assert answer.timings.extract_s is not None
+    assert answer.timings.extract_s <= answer.timings.retrieval_s + answer.timings.prompt_s
+    checked = [e.check for e in rest if isinstance(e, Checked)]
+    assert checked == answer.checks  # every sentence of the answer, as it was completed
+    assert {c.index for c in answer.checks} == set(range(len(answer.checks)))
+    data = answer.as_dict()
+    assert data["extract"][0]["number"] == 1 and "checks" in data
+    assert data["written_by"] == "this computer"
+
+
+def test_the_excerpts_are_smaller_than_the_whole_passages(kb_library: Library,
+                                                          spy: SpyLLM) -> None:
+    long_question = "忘记密码怎么办？年假有多少天？"
+    settings = AnswerSettings(max_answer_tokens=2, min_relevance=0.0, decline_below=0.0)
+    trimmed = Answerer(kb_library, llm=spy, settings=settings).answer(long_question)
+    whole = Answerer(kb_library, llm=spy, settings=AnswerSettings(
+        max_answer_tokens=2, min_relevance=0.0, decline_below=0.0, trim_passages=False)
+    ).answer(long_question)
+    assert trimmed.timings.prompt_tokens < whole.timings.prompt_tokens
+    assert trimmed.passages[0].path.endswith(("账户密码管理.md", "年假政策.md"))
