@@ -30,6 +30,16 @@ weights, quantized to Q4_K_M by llama.cpp (``models/timing_llm.py``; built once,
 minutes): FOR TIMING ONLY, its text is gibberish. Prompts are the same either way (the
 same tokenizer and Gemma prompt format), so prompt tokens, time to first token and
 tokens/s are what the 4B would show on this CPU.
+0. First token from Enter, today's prompt against the new one (``--sections first``,
+   printed first): the questions asked in a row as in a session (warm model; the KV
+   cache holds the previous prompt, so the fixed instruction prefix is not read again;
+   the first question only warms up and is not counted), each twice, alternating which
+   goes first: with the passages whole in search order (Kura before issue 14,
+   ``AnswerSettings(trim_passages=False)``) and as excerpts (``evidence``). Timed from
+   the call that a press of Enter makes to the first written text: retrieval, sentence
+   scoring, packing and reading the prompt; also when the extract was ready.
+
+``--sections`` picks which of 0 (first), 1 (throughput), 2 (answers), 3 (reuse) run.
 The machine may be shared: the load average is printed, and medians damp the noise.
 """
 
@@ -186,6 +196,8 @@ def main() -> None:
     parser.add_argument("--model", choices=("270m", "4b-shaped"), default="270m")
     parser.add_argument("--questions", type=int, default=len(QUESTIONS),
                         help="ask only the first N questions (a 4B-shaped prompt takes ~1 min)")
+    parser.add_argument("--sections", default="first,throughput,answers,reuse",
+                        help="comma-separated: first, throughput, answers, reuse")
     parser.add_argument("--home", type=Path, default=None,
                         help="answer over this existing library (a KURA_HOME, opened read-only; "
                              "e.g. benchmarks/real_folder.py's) with its labelled questions, "
@@ -218,9 +230,13 @@ def main() -> None:
         fmt = engine.prompt_format
         engine.generate(fixed_prefix(fmt) + "Hi" + fmt.end_turn + fmt.model_turn, 4).text()
 
+        sections = set(args.sections.split(","))
+        if "first" in sections:
+            _first_token_from_enter(library, engine, questions, args.max_tokens)
+
         prompts: dict[str, Prompt] = {}
         per_answer: list[list[Any]] = []
-        for question in questions:
+        for question in questions if sections & {"throughput", "answers"} else []:
             engine.llama.reset()
             stream = answerer.ask(question)
             answer = stream.result()
@@ -233,7 +249,7 @@ def main() -> None:
                                len(answer.sources)])
 
         rows, ratios, same = [], [], True
-        for question, prompt in prompts.items():
+        for question, prompt in prompts.items() if "throughput" in sections else []:
             kura: list[Run] = []
             raw: list[Run] = []
             for repeat in range(args.repeats):
@@ -249,56 +265,128 @@ def main() -> None:
             rows.append([question, prompt.tokens, kura[0].tokens_after_first + 1,
                          median(r.first_s for r in kura), median(r.first_s for r in raw),
                          k_tps, r_tps, f"{100 * k_tps / r_tps:.1f}%"])
-        print("## 1. Throughput on the same prompt (median of repeats)\n")
-        print(table(["question", "prompt tokens", "answer tokens", "Kura first token s",
-                     "raw first token s", "Kura tokens/s", "raw tokens/s", "Kura / raw"],
-                    rows))
-        print(f"\nKura / raw tokens/s over all questions: median "
-              f"{100 * median(ratios):.1f}% (goal ≥ 95%); identical text in every run: "
-              f"{'yes' if same else 'NO'}.\n")
-
-        print("## 2. Per answer, end to end through the Answerer (empty KV cache)\n")
-        print(table(["question", "prompt tokens", "passages", "dropped", "retrieval s",
-                     "packing s", "first token s", "answer tokens", "cited"], per_answer))
-        print()
-
-        prefix_tokens = engine.count_tokens(fixed_prefix(fmt), bos=True)
-        reuse_rows: list[list[Any]] = []
-        saved: list[float] = []
-        for previous, question in pairwise(questions):
-            cold: list[tuple[int, int, float, int]] = []
-            warm: list[tuple[int, int, float, int]] = []
-            for repeat in range(args.repeats):
-                modes = ["alone", "after previous"]
-                for mode in modes if repeat % 2 == 0 else modes[::-1]:
-                    if mode == "alone":
-                        cold.append(_asked(answerer, engine, counters, question, reset=True))
-                    else:  # the cache then holds the previous question's prompt and answer
-                        _asked(answerer, engine, counters, previous, reset=True)
-                        warm.append(_asked(answerer, engine, counters, question, reset=False))
-            cold_s, warm_s = median(c[2] for c in cold), median(w[2] for w in warm)
-            saved.append(cold_s - warm_s)
-            reuse_rows.append([question, cold[0][0], cold[0][1], warm[0][1], warm[0][3],
-                               cold_s, warm_s, cold_s - warm_s])
-        print("## 3. KV-cache reuse of the fixed instruction prefix\n")
-        print(f"The prefix (`<bos>`, the user-turn marker, the instructions, `Passages:`) is "
-              f"{prefix_tokens} tokens. Each question is asked from an empty cache, and "
-              "right after the question above it in the list (as in a conversation), in "
-              "alternating order; first-token times are medians of the repeats.\n")
-        print(table(["question", "prompt tokens", "evaluated (empty cache)",
-                     "evaluated (after previous)", "Kura: cached tokens",
-                     "first token s (empty)", "first token s (after previous)", "saved s"],
-                    reuse_rows))
-        share = 100 * prefix_tokens / median(r[1] for r in reuse_rows)
-        print(f"\nFirst token sooner by a median {median(saved):.3f} s per question on this "
-              f"model: {prefix_tokens} prompt tokens ({share:.0f}% of a median prompt) are "
-              "not read again. The saving grows with the time a model takes to read a "
-              "prompt token; the 270M is the smallest Gemma 3.")
+        if rows:
+            _print_throughput(rows, ratios, same)
+        if per_answer and "answers" in sections:
+            print("## 2. Per answer, end to end through the Answerer (empty KV cache)\n")
+            print(table(["question", "prompt tokens", "passages", "dropped", "retrieval s",
+                         "packing s", "first token s", "answer tokens", "cited"],
+                        per_answer))
+            print()
+        if "reuse" in sections:
+            _reuse(answerer, engine, counters, questions, args.repeats)
         print(f"\nLoad average after: {_load()}.")
         library.close()
     finally:
         engine.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _print_throughput(rows: list[list[Any]], ratios: list[float], same: bool) -> None:
+    print("## 1. Throughput on the same prompt (median of repeats)\n")
+    print(table(["question", "prompt tokens", "answer tokens", "Kura first token s",
+                 "raw first token s", "Kura tokens/s", "raw tokens/s", "Kura / raw"],
+                rows))
+    print(f"\nKura / raw tokens/s over all questions: median "
+          f"{100 * median(ratios):.1f}% (goal ≥ 95%); identical text in every run: "
+          f"{'yes' if same else 'NO'}.\n")
+
+
+def _reuse(answerer: Answerer, engine: LlamaEngine, counters: Counters,
+           questions: list[str], repeats: int) -> None:
+    fmt = engine.prompt_format
+    prefix_tokens = engine.count_tokens(fixed_prefix(fmt), bos=True)
+    reuse_rows: list[list[Any]] = []
+    saved: list[float] = []
+    for previous, question in pairwise(questions):
+        cold: list[tuple[int, int, float, int]] = []
+        warm: list[tuple[int, int, float, int]] = []
+        for repeat in range(repeats):
+            modes = ["alone", "after previous"]
+            for mode in modes if repeat % 2 == 0 else modes[::-1]:
+                if mode == "alone":
+                    cold.append(_asked(answerer, engine, counters, question, reset=True))
+                else:  # the cache then holds the previous question's prompt and answer
+                    _asked(answerer, engine, counters, previous, reset=True)
+                    warm.append(_asked(answerer, engine, counters, question, reset=False))
+        cold_s, warm_s = median(c[2] for c in cold), median(w[2] for w in warm)
+        saved.append(cold_s - warm_s)
+        reuse_rows.append([question, cold[0][0], cold[0][1], warm[0][1], warm[0][3],
+                           cold_s, warm_s, cold_s - warm_s])
+    print("## 3. KV-cache reuse of the fixed instruction prefix\n")
+    print(f"The prefix (`<bos>`, the user-turn marker, the instructions, `Passages:`) is "
+          f"{prefix_tokens} tokens. Each question is asked from an empty cache, and "
+          "right after the question above it in the list (as in a conversation), in "
+          "alternating order; first-token times are medians of the repeats.\n")
+    print(table(["question", "prompt tokens", "evaluated (empty cache)",
+                 "evaluated (after previous)", "Kura: cached tokens",
+                 "first token s (empty)", "first token s (after previous)", "saved s"],
+                reuse_rows))
+    share = 100 * prefix_tokens / median(r[1] for r in reuse_rows)
+    print(f"\nFirst token sooner by a median {median(saved):.3f} s per question on this "
+          f"model: {prefix_tokens} prompt tokens ({share:.0f}% of a median prompt) are "
+          "not read again. The saving grows with the time a model takes to read a "
+          "prompt token; the 270M is the smallest Gemma 3.")
+
+
+def _first_token_from_enter(library: Library, engine: LlamaEngine, questions: list[str],
+                            max_tokens: int) -> None:
+    """Section 0 (see the module docstring)."""
+    ways = {"whole": AnswerSettings(max_answer_tokens=max_tokens, temperature=0.0,
+                                    trim_passages=False),
+            "excerpts": AnswerSettings(max_answer_tokens=max_tokens, temperature=0.0)}
+    answerers = {name: Answerer(library, llm=engine, settings=s) for name, s in ways.items()}
+    prefix = fixed_prefix(engine.prompt_format)
+    engine.llama.reset()
+    answerers["excerpts"].ask(questions[0]).result()  # warm: model, embedder, prefix
+    rows: list[list[Any]] = []
+    got: dict[str, list[tuple[int, int, float, float]]] = {name: [] for name in ways}
+    for i, question in enumerate(questions[1:]):
+        order = list(ways) if i % 2 == 0 else list(ways)[::-1]
+        row: dict[str, tuple[int, int, float, float, float]] = {}
+        for name in order:
+            # The cache as a session leaves it: the fixed prefix kept (the previous
+            # question's prompt shares nothing else), whichever way asked before.
+            engine.llama.reset()
+            engine.generate(prefix, 1).text()
+            start = time.perf_counter()
+            first = float("nan")
+            stream = answerers[name].ask(question)
+            for event in stream.events():
+                if isinstance(event, str) and first != first:
+                    first = time.perf_counter() - start
+            answer = stream.answer
+            assert answer is not None
+            if answer.declined:
+                break
+            t = answer.timings
+            row[name] = (t.prompt_tokens, t.prompt_tokens - t.cached_prompt_tokens, first,
+                         t.extract_s if t.extract_s is not None else float("nan"),
+                         t.tokens_per_s or float("nan"))
+        if len(row) < len(ways):
+            rows.append([question, "declined", "", "", "", "", "", ""])
+            continue
+        for name in ways:
+            got[name].append(row[name][:4])
+        w, e = row["whole"], row["excerpts"]
+        rows.append([question, w[0], e[0], e[1], w[2], e[2], e[3], e[4]])
+    print("## 0. First token from Enter: today's prompt (whole passages) vs excerpts\n")
+    print("A session: each question after the one before (warm model, the instruction "
+          "prefix in the KV cache, as the previous question leaves it). Seconds from the "
+          "call Enter makes to the first written text.\n")
+    print(table(["question", "prompt tokens (whole)", "prompt tokens (excerpts)",
+                 "new tokens read (excerpts)", "first token s (whole)",
+                 "first token s (excerpts)", "extract s (excerpts)",
+                 "tokens/s (excerpts)"], rows))
+    if got["whole"]:
+        tokens_w = median(r[0] for r in got["whole"])
+        tokens_e = median(r[0] for r in got["excerpts"])
+        first_w = median(r[2] for r in got["whole"])
+        first_e = median(r[2] for r in got["excerpts"])
+        print(f"\nMedian over {len(got['whole'])} questions: prompt {tokens_w:.0f} → "
+              f"{tokens_e:.0f} tokens ({tokens_e / tokens_w:.2f}×), first token "
+              f"{first_w:.1f} → {first_e:.1f} s ({first_e / first_w:.2f}×), extract at "
+              f"{median(r[3] for r in got['excerpts']):.2f} s.\n")
 
 
 def _asked(answerer: Answerer, engine: LlamaEngine, counters: Counters, question: str,

@@ -101,3 +101,25 @@ def test_a_conversation_read_after_the_user_moved_on_is_not_shown(
     with qtbot.waitSignal(controller.chat_opened, timeout=TIMEOUT) as opened:
         controller.open_chat(chat.id)
     assert opened.args[0].id == chat.id  # asked for and still wanted: shown
+
+
+def test_another_engine_in_settings_gives_a_new_answerer_from_the_next_question(
+        qtbot: QtBot, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from desktop_app.core.answer import Answerer
+
+    controller = ChatController(Preferences(), ChatStore(tmp_path / "chats"))
+    library: Any = object()  # never searched here
+    controller.set_library(library)
+    first = controller.answerer
+    assert isinstance(first, Answerer)
+    controller._conversations["chat"] = object()  # type: ignore[assignment]
+    controller.set_preferences(replace(Preferences(), max_answer_tokens=300))
+    assert controller.answerer is first  # the same engine: answer settings only
+    assert first.settings.max_answer_tokens == 300
+    with qtbot.waitSignal(controller.engine_changed, timeout=TIMEOUT):
+        controller.set_preferences(replace(Preferences(), threads=1))
+    assert controller.answerer is not first and controller.answerer is not None
+    assert controller.answerer.llm_settings.threads == 1
+    assert controller.answerer.library is library and not controller._conversations
