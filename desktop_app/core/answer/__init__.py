@@ -8,7 +8,9 @@ which chooses it), ``prompt_formats`` (one row per model family's turn markers),
 scored against the question: rerank, trim, extract), ``checks`` (each answer sentence
 against its cited passages), ``prompt`` (the prompt and the token budget), ``citations``
 ([n] markers to sources),
-``language`` (the question's script, the decline message), ``answerer`` (the pipeline and
+``language`` (the question's script, the decline message), ``decline`` (whether the
+passages answer the question, in any pair of languages), ``remote`` (a server on the
+user's network writes the answer), ``answerer`` (the pipeline and
 the Answer), ``conversation`` (follow-ups).
 """
 
@@ -32,6 +34,7 @@ from desktop_app.core.answer.conversation import (
     is_follow_up,
     key_terms,
 )
+from desktop_app.core.answer.decline import Decision, decide
 from desktop_app.core.answer.language import decline_message, detect_language
 from desktop_app.core.answer.llm import LLM, Generation, GenerationStats, LlamaEngine, make_llm
 from desktop_app.core.answer.prompt import Passage, Prompt, build_prompt, fixed_prefix
@@ -50,6 +53,7 @@ __all__ = [
     "Answerer",
     "Checked",
     "Conversation",
+    "Decision",
     "Extract",
     "ExtractItem",
     "GGUFInfo",
@@ -68,6 +72,7 @@ __all__ = [
     "check_gguf",
     "cited",
     "cited_numbers",
+    "decide",
     "decline_message",
     "detect_language",
     "fixed_prefix",

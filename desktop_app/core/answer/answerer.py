@@ -9,15 +9,17 @@
     for event in answerer.ask(question).events():   # what the window shows, in order:
         ...  # Extract (before the model writes), str pieces, Checked (each sentence)
 
-The order of work: retrieve; decline or go on; score the passages' sentences against the
-question (``evidence``) and choose the excerpts the model gets; show the best sentences
+The order of work: retrieve; score the passages' sentences against the question
+(``evidence``); decline or go on; choose the excerpts the model gets; show the best sentences
 at once (the extract, cited like the answer will be); write; check every sentence of the
 answer against the passages it cites (``checks``) as it is completed.
 
-The decline is Kura's, not the model's: when the best passage's calibrated relevance is
-below ``DECLINE_BELOW`` the documents do not hold the answer, and asking a model anyway
-invites a fluent invention. So Kura says it does not know, in the question's language,
-naming the collections it searched, without loading or calling the model.
+The decline is Kura's, not the model's: when the passages' sentences do not answer the
+question (``decline.decide``: the best sentence's score, adjusted for the pair of
+languages, and how far its passage stands out from the rest) the documents do not hold
+the answer, and asking a model anyway invites a fluent invention. So Kura says it does
+not know, in the question's language, naming the collections it searched, without
+loading or calling the model.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 from desktop_app.core.answer.checks import AnswerChecker, PassageText, SentenceCheck
 from desktop_app.core.answer.citations import cited
+from desktop_app.core.answer.decline import Decision, decide
 from desktop_app.core.answer.evidence import (
     Excerpt,
     ExtractSentence,
@@ -188,6 +191,7 @@ class Answer:
     extract: list[ExtractItem] = field(default_factory=list)
     checks: list[SentenceCheck] = field(default_factory=list)
     written_by: str = ""  # which machine wrote the text ("" when no model was asked)
+    decision: Decision | None = None  # why Kura answered or declined
 
     @property
     def flagged(self) -> list[SentenceCheck]:
@@ -202,6 +206,7 @@ class Answer:
             "extract": [e.as_dict() for e in self.extract],
             "checks": [c.as_dict() for c in self.checks],
             "written_by": self.written_by,
+            "decision": self.decision.as_dict() if self.decision else None,
             "sources": [s.as_dict() for s in self.sources],
             "passages": [s.as_dict() for s in self.passages],
             "declined": self.declined,
@@ -231,6 +236,7 @@ class AnswerStream:
         self.earlier = list(earlier)
         self.retrieved: SearchResponse | None = None
         self.evidence: list[PassageEvidence] = []
+        self.decision: Decision | None = None
         self.excerpts: list[Excerpt] = []
         self.extract: list[ExtractItem] = []  # known before the model is asked
         self.prompt: Prompt | None = None
@@ -296,9 +302,15 @@ class AnswerStream:
                 declined=declined, collections=response.collections,
                 timings=timings or Timings(retrieval_s, extract_s=extract_s),
                 passages=self.passages, query=self.query, cancelled=cancelled,
-                extract=self.extract, checks=list(self.checks), written_by=written_by))
+                extract=self.extract, checks=list(self.checks), written_by=written_by,
+                decision=self.decision))
 
-        if response.best_relevance < settings.decline_below:
+        packing = time.perf_counter()
+        embedder = answerer.library.embedder
+        # Every retrieved passage is scored: the decision weighs the best against the rest.
+        self.evidence = score_passages(embedder, self.query, response.results)
+        self.decision = decide(self.query, response, self.evidence, settings.decline_below)
+        if self.decision.declined:
             text = decline_message(self.question, response.collections)
             finish(text, declined=True)
             yield text
@@ -307,16 +319,16 @@ class AnswerStream:
             finish("", cancelled=True)
             return
 
-        packing = time.perf_counter()
-        # The best passage passed the decline threshold, so at least it clears this floor.
+        decisive = self.decision.signals.passage if self.decision.signals else None
         candidates = [r for r in response.results
-                      if r.relevance is None or r.relevance >= settings.min_relevance]
-        embedder = answerer.library.embedder
+                      if r.relevance is None or r.relevance >= settings.min_relevance
+                      or r is decisive]  # a passage in another language scores lower
         if settings.trim_passages:
-            self.evidence = score_passages(embedder, self.query, candidates)
-            self.excerpts = select_excerpts(self.evidence, _token_counter(embedder),
-                                            settings.prompt_tokens,
-                                            max_passages=settings.max_passages)
+            kept = {r.chunk.id for r in candidates}
+            self.excerpts = select_excerpts(
+                [e for e in self.evidence if e.result.chunk.id in kept],
+                _token_counter(embedder), settings.prompt_tokens,
+                max_passages=settings.max_passages)
         else:
             self.excerpts = [Excerpt.whole(r) for r in candidates]
         self.extract = [ExtractItem.of(s, self.excerpts)

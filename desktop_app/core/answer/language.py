@@ -12,6 +12,7 @@ apart and never fails on a short question, where statistical detectors are least
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import Literal
 
@@ -48,6 +49,37 @@ def detect_language(text: str) -> Language:
     if counts["hangul"] >= counts["han"]:
         return "ko"
     return "zh"
+
+
+def script_shares(text: str) -> dict[str, float]:
+    """How much of ``text`` is written in each script (Latin, Han, kana, Hangul, Cyrillic,
+    Arabic...), as shares summing to 1, a CJK character weighing as much as a word (as in
+    ``detect_language``); empty for a text without letters."""
+    counts: dict[str, float] = {}
+    for ch in text:
+        script = _script(ch)
+        if script is None:
+            continue
+        if script == "other":  # an alphabet: which one is the first word of its name
+            script = unicodedata.name(ch, "OTHER").split(" ", 1)[0]
+            weight = 1
+        else:
+            weight = _CJK_WEIGHT
+        counts[script] = counts.get(script, 0) + weight
+    total = sum(counts.values())
+    return {script: n / total for script, n in counts.items()} if total else {}
+
+
+def script_mismatch(question: str, passage: str) -> float:
+    """0 when the question and the passage are written in the same scripts in the same
+    proportions, 1 when they share none (an English question, a Chinese passage); in
+    between for mixed text ("如何用 Flatpak 安装?" against an English page: about 0.7,
+    since its product name matches as written). One minus the overlap of their
+    ``script_shares``. A script, not a language: English against German is 0."""
+    a, b = script_shares(question), script_shares(passage)
+    if not a or not b:
+        return 0.0
+    return max(0.0, 1.0 - sum(min(share, b.get(script, 0.0)) for script, share in a.items()))
 
 
 _DECLINE = {

@@ -69,7 +69,9 @@ class AnswerSettings:
     max_answer_tokens: int = 512  # reserved in the context for the answer
     temperature: float = 0.2  # low: the answer should restate the passages, not invent
     history_questions: int = 2  # earlier questions shown to the model in a conversation
-    decline_below: float = DECLINE_BELOW  # calibrated relevance under which Kura declines
+    # Confidence that the passages answer the question (``decline.decide``) under
+    # which Kura declines.
+    decline_below: float = DECLINE_BELOW
     # Passages less likely than this to be relevant are not given to the model: search
     # always returns k results, and on a small library most are unrelated (relevance
     # 0.00-0.02 on corp_kb). They would cost prompt reading time (the first token waits

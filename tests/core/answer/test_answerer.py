@@ -160,9 +160,9 @@ def test_a_follow_up_carries_the_topic_into_retrieval(answerer: Answerer, spy: S
     conversation = Conversation(answerer)
     first = conversation.answer("年假有多少天?")
     assert not first.declined and first.passages[0].path.endswith("年假政策.md")
-    stream = conversation.ask("那病假呢?")
+    stream = conversation.ask("那病假要通知谁?")
     second = stream.result()
-    assert second.query.startswith("那病假呢?") and "年假" in second.query
+    assert second.query.startswith("那病假要通知谁?") and "年假" in second.query
     assert stream.prompt is not None and "- 年假有多少天?" in stream.prompt.text
     assert [t.follow_up for t in conversation.turns] == [False, True]
     assert conversation.turns[1].answer is second
@@ -241,3 +241,16 @@ def test_the_excerpts_are_smaller_than_the_whole_passages(kb_library: Library,
     ).answer(long_question)
     assert trimmed.timings.prompt_tokens < whole.timings.prompt_tokens
     assert trimmed.passages[0].path.endswith(("账户密码管理.md", "年假政策.md"))
+
+
+@pytest.mark.parametrize(("question", "document"), [
+    ("Who do I tell when I am sick?", "非计划缺勤流程.md"),
+    ("How do I reset my password?", "账户密码管理.md"),
+])
+def test_english_questions_over_the_chinese_knowledge_base_answer_from_the_right_document(
+        answerer: Answerer, question: str, document: str) -> None:
+    answer = answerer.answer(question)
+    assert not answer.declined, answer.decision
+    assert answer.passages[0].path.endswith(document)
+    assert answer.extract and answer.extract[0].path.endswith(document)
+    assert answer.decision is not None and answer.decision.confidence >= 0.5
