@@ -73,8 +73,11 @@ def main() -> None:
         whole = build_prompt(engine, q["question"], [Excerpt.whole(r) for r in candidates],
                              budget)
         started = time.perf_counter()
-        evidence = score_passages(library.embedder, q["question"], candidates)
-        excerpts = select_excerpts(evidence, engine.count_tokens)
+        # as the answerer does: every result scored, the candidates' excerpts chosen
+        evidence = score_passages(library.embedder, q["question"], response.results)
+        kept = {r.chunk.id for r in candidates}
+        excerpts = select_excerpts([e for e in evidence if e.result.chunk.id in kept],
+                                   engine.count_tokens)
         seconds = time.perf_counter() - started
         trimmed = build_prompt(engine, q["question"], excerpts, budget)
 
