@@ -9,12 +9,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from desktop_app.core.answer import Source
+from desktop_app.core.answer import Answerer, Source
 from desktop_app.core.chats import ChatStore
 from desktop_app.core.preferences import Preferences
 from desktop_app.gui import library_controller
@@ -64,7 +65,7 @@ def test_an_answer_that_raises_runtime_error_ends(
         prompt = None
         answer = None
 
-        def __iter__(self) -> Iterator[str]:
+        def events(self) -> Iterator[str]:
             raise RuntimeError("llama_decode returned -3")
             yield ""  # pragma: no cover -- makes this a generator
 
@@ -74,7 +75,8 @@ def test_an_answer_that_raises_runtime_error_ends(
     monkeypatch.setattr("desktop_app.gui.chat_controller.Conversation.ask",
                         lambda self, question: Broken())
     controller = ChatController(Preferences(), ChatStore(tmp_path / "chats"))
-    controller.answerer = object()  # type: ignore[assignment]  # never reached
+    library: Any = object()  # never searched: the stream raises first
+    controller.answerer = Answerer(library, llm_settings=Preferences().llm_settings())
     states: list[bool] = []
     controller.busy_changed.connect(states.append)
     assert controller.ask("how?", None)
