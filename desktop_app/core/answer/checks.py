@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from desktop_app.core.answer.citations import cited_numbers
+from desktop_app.core.answer.citations import MARKER, cited_numbers
 from desktop_app.core.answer.sentences import Span, split_sentences
 from desktop_app.core.embedder import TextEmbedder
 
@@ -41,7 +41,7 @@ MIN_WORDS = 3
 
 Verdict = Literal["supported", "unsupported", "not_checked"]
 
-_MARKER = re.compile(r"\s*[\[［【]\s*\d+(?:\s*[,，、;；\-–~]\s*\d+)*\s*[\]］】]")
+_MARKER = re.compile(r"\s*" + MARKER.pattern)  # a citation, with the space before it
 _NUMBER = re.compile(r"\d+(?:[.,:/\-]\d+)*")
 _QUOTED = re.compile(r"[\"“「『`']([^\"”」』`']{2,40})[\"”」』`']")
 _TOKEN = re.compile(r"[^\s,;，；。、()（）\[\]［］【】]+")
@@ -206,7 +206,7 @@ class AnswerChecker:
                 return SentenceCheck(index, span.start, span.end, body, numbers, "supported",
                                      tuple(supporting), similarity)
             elsewhere = [n for n in self.passages if n not in numbers
-                         and not judge([n])[1] and judge([n])[0] >= self.support_below]
+                         and _supports(judge([n]), self.support_below)]
             reason = "not found in the cited passage"
             if missing:
                 reason += ": " + ", ".join(missing)
@@ -216,13 +216,19 @@ class AnswerChecker:
                                  tuple(elsewhere), similarity, tuple(missing), reason)
         everything = list(self.passages)
         similarity, missing, supporting = judge(everything)
-        fine = [n for n in supporting if not judge([n])[1]]
+        fine = [n for n in supporting if _supports(judge([n]), self.support_below)]
         if fine:
             return SentenceCheck(index, span.start, span.end, body, (), "supported",
                                  tuple(fine), similarity)
         reason = "not found in any passage" + (": " + ", ".join(missing) if missing else "")
         return SentenceCheck(index, span.start, span.end, body, (), "unsupported", (),
                              similarity, tuple(missing), reason)
+
+
+def _supports(judged: tuple[float, list[str], list[int]], support_below: float) -> bool:
+    """A passage supports a sentence: close enough in meaning, and no fact missing."""
+    similarity, missing, _supporting = judged
+    return similarity >= support_below and not missing
 
 
 def answer_sentences(text: str) -> list[Span]:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import TypeVar
 
-_MARKER = re.compile(r"[\[［【]\s*(\d+(?:\s*[,，、;；\-–~]\s*\d+)*)\s*[\]］】]")
+MARKER = re.compile(r"[\[［【]\s*(\d+(?:\s*[,，、;；\-–~]\s*\d+)*)\s*[\]］】]")
 _PART = re.compile(r"(\d+)\s*[\-–~]\s*(\d+)|(\d+)")
 _MAX_RANGE = 20  # "[1-3]" is a range; "[1-2000]" is not a citation
 
@@ -21,7 +21,7 @@ T = TypeVar("T")
 def cited_numbers(text: str, count: int) -> list[int]:
     """Passage numbers cited in ``text`` (1..count), in order of first citation."""
     seen: dict[int, None] = {}
-    for marker in _MARKER.finditer(text):
+    for marker in MARKER.finditer(text):
         for part in _PART.finditer(marker.group(1)):
             if part.group(3):
                 numbers = [int(part.group(3))]

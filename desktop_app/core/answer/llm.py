@@ -156,6 +156,29 @@ class Generation:
 LOCAL_ORIGIN = "this computer"  # ``LLM.origin`` of an engine that runs in this process
 
 
+class OneCaller:
+    """An engine's lock, held for the whole life of a stream: a second thread waits, and
+    the same thread starting a second stream before finishing the first gets a
+    ``KuraError`` instead of a deadlock. ``with self._exclusive(): ...``"""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        me = threading.get_ident()
+        if self._owner == me:
+            raise KuraError("the language model is still answering in this thread; "
+                            "finish or close that answer first")
+        with self._lock:
+            self._owner = me
+            try:
+                yield
+            finally:
+                self._owner = None
+
+
 class LLM(ABC):
     """A language model as answering sees it.
 
@@ -228,26 +251,12 @@ class LlamaEngine(LLM):
         except (ValueError, RuntimeError, OSError) as exc:
             detail = "; ".join(_llama_errors) or str(exc)
             raise ModelFileError(self.path, f"llama.cpp could not load it: {detail}") from None
-        self._lock = threading.Lock()
-        self._owner: int | None = None
+        self._exclusive = OneCaller()
 
     @property
     def llama(self) -> Any:
         """The llama-cpp-python ``Llama`` (for benchmarks comparing against it)."""
         return self._llama
-
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        me = threading.get_ident()
-        if self._owner == me:
-            raise KuraError("the language model is still answering in this thread; "
-                            "finish or close that answer first")
-        with self._lock:
-            self._owner = me
-            try:
-                yield
-            finally:
-                self._owner = None
 
     def tokenize(self, text: str, bos: bool = False) -> list[int]:
         with self._exclusive():

@@ -65,13 +65,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from desktop_app import __version__
-from desktop_app.core.answer.llm import LLM, Generation
+from desktop_app.core.answer.llm import LLM, Generation, OneCaller
 from desktop_app.core.answer.prompt_formats import DEFAULT_FORMAT, PromptFormat, prompt_format_for
 from desktop_app.core.answer.settings import LLMSettings
 from desktop_app.core.errors import KuraError
@@ -314,8 +313,10 @@ class RemoteEngine(LLM):
                 f"the answer server {self.server.netloc} is unreachable: its name cannot "
                 f"be looked up ({_os_reason(exc)}). Check the name, or use the machine's "
                 "IP address.") from None
-        self._lock = threading.Lock()
-        self._owner: int | None = None
+        # One caller at a time, like the local engine (llama_cpp.server itself serves one
+        # request at a time: a thread counting tokens while its own stream is paused
+        # would wait for ever).
+        self._exclusive = OneCaller()
         self._counts: OrderedDict[tuple[str, bool], list[int]] = OrderedDict()
         self._bos: list[int] = []  # what llama_cpp.server's tokenizer puts first
         self._local: LocalGemmaTokenizer | None = None
@@ -394,22 +395,6 @@ class RemoteEngine(LLM):
         return _str(shown.get("template")), trained
 
     # -- the tokenizer ------------------------------------------------------------------
-
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """One caller at a time, like the local engine (llama_cpp.server itself serves one
-        request at a time: a thread counting tokens while its own stream is paused would
-        wait for ever)."""
-        me = threading.get_ident()
-        if self._owner == me:
-            raise KuraError("the language model is still answering in this thread; "
-                            "finish or close that answer first")
-        with self._lock:
-            self._owner = me
-            try:
-                yield
-            finally:
-                self._owner = None
 
     def tokenize(self, text: str, bos: bool = False) -> list[int]:
         with self._exclusive():
