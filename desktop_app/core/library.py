@@ -350,6 +350,14 @@ class Library:
                              SearchOptions(k=k),
                              use_vectors=stored is None or stored == self.embedder.model_id)
 
+    def mentions(self, term: str, collections: list[str] | None = None) -> bool:
+        """Whether any passage of these collections (None: all) contains ``term``, as the
+        keyword index sees it (case-insensitive, whole words)."""
+        scope = None
+        if collections:
+            scope = [i for i, n in self.db.collection_names().items() if n in collections]
+        return self.db.mentions(term, scope)
+
     def close(self) -> None:
         try:
             if self._index_open and self.writer:

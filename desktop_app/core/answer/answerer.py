@@ -43,6 +43,7 @@ from desktop_app.core.answer.evidence import (
 )
 from desktop_app.core.answer.language import decline_message
 from desktop_app.core.answer.llm import LLM, GenerationStats, make_llm
+from desktop_app.core.answer.names import absent_names
 from desktop_app.core.answer.prompt import Passage, Prompt, build_prompt
 from desktop_app.core.answer.settings import AnswerSettings, LLMSettings
 from desktop_app.core.library import Library
@@ -309,7 +310,10 @@ class AnswerStream:
         embedder = answerer.library.embedder
         # Every retrieved passage is scored: the decision weighs the best against the rest.
         self.evidence = score_passages(embedder, self.query, response.results)
-        self.decision = decide(self.query, response, self.evidence, settings.decline_below)
+        absent = absent_names(
+            self.query, lambda term: answerer.library.mentions(term, self.collections))
+        self.decision = decide(self.query, response, self.evidence, settings.decline_below,
+                               absent)
         if self.decision.declined:
             text = decline_message(self.question, response.collections)
             finish(text, declined=True)

@@ -6,7 +6,8 @@ tell when I am sick?" finds 非计划缺勤流程.md at 0.40, "生病不能上�
 0.63), while in a large library a question that no document answers still finds
 passages on its topic at 0.45-0.60 ("How do I set up WireGuard?" finds the OpenVPN
 pages). A threshold low enough for the first answers the second. So the decision uses
-two signals of the retrieved passages' sentences (``evidence``), per pair of scripts:
+two signals of the retrieved passages' sentences (``evidence``), per pair of scripts,
+and one of the question's words:
 
 - **best**: the best sentence's score against the question, plus ``CROSS_LANGUAGE``
   times how little the two share a script (``language.script_mismatch``: 0 for the same
@@ -17,7 +18,15 @@ two signals of the retrieved passages' sentences (``evidence``), per pair of scr
   passages (copies of it, which hold its best sentence, are not rivals). An answer
   stands out; for a question nothing answers, many passages are about equally near.
 
-A logistic of the two gives the confidence that the passages answer the question;
+- **absent**: whether the question names something (``names.name_terms``: a product, a
+  tool, a code) that no passage of the searched collections contains at all
+  (``Library.mentions``). The embedder finds the OpenVPN pages for a WireGuard question;
+  the keyword index knows that "WireGuard" is nowhere. Most of the unanswerable labelled
+  questions the first two signals answered were of this kind. A name counts only where
+  the retrieved passages are written partly in its script (``NAME_SCRIPT_MISMATCH``): a
+  Chinese knowledge base that never writes "Feishu" may still be all about 飞书.
+
+A logistic of the three gives the confidence that the passages answer the question;
 Kura declines below ``threshold`` (``AnswerSettings.decline_below``; 0.5 is the point
 chosen on the labelled set). Sentence scores, not passage cosines: a passage's cosine
 mixes its answer with everything around it, and the best sentence is the answer.
@@ -43,10 +52,15 @@ from desktop_app.core.search import SearchResponse, SearchResult
 # 84 answerable and 78 unanswerable questions); the intercept includes the operating
 # point, so a confidence of 0.5 is the chosen trade-off.
 CROSS_LANGUAGE = 0.10  # per unit of script mismatch; the paired-question gap is 0.104
-WEIGHT_BEST = 24.14
-WEIGHT_MARGIN = 13.65
-INTERCEPT = -15.23
+WEIGHT_BEST = 24.36
+WEIGHT_MARGIN = 11.69
+WEIGHT_ABSENT = -7.14  # a name the documents never mention: about 0.3 of best sentence
+INTERCEPT = -14.89
 RIVALS = 3  # the margin is over the mean of this many next-best distinct passages
+# A missing name counts when the retrieved passages' scripts share at least a fifth with
+# the name's (Chinese technical pages that write commands and product names in Latin do;
+# a Chinese HR handbook does not, and may call the product by its Chinese name).
+NAME_SCRIPT_MISMATCH = 0.8
 # With no rival (a one-passage library, k = 1) nothing says whether the best stands out:
 # the margin is taken as this typical one, so the decision rests on the score alone.
 NEUTRAL_MARGIN = 0.09
@@ -64,6 +78,7 @@ class Signals:
     mismatch: float  # script mismatch between the question and that sentence
     rivals: int  # how many distinct passages the margin was measured against
     passage: SearchResult | None  # where the best sentence is
+    absent: tuple[str, ...] = ()  # names in the question that no searched passage contains
 
 
 @dataclass(frozen=True)
@@ -79,7 +94,8 @@ class Decision:
                 "reason": self.reason,
                 "best": None if s is None else round(s.best, 4),
                 "margin": None if s is None else round(s.margin, 4),
-                "mismatch": None if s is None else round(s.mismatch, 4)}
+                "mismatch": None if s is None else round(s.mismatch, 4),
+                "absent": [] if s is None else list(s.absent)}
 
 
 @dataclass(frozen=True)
@@ -92,12 +108,14 @@ class _Scored:
 
 
 def signals(question: str, response: SearchResponse,
-            evidence: Sequence[PassageEvidence] | None = None) -> Signals | None:
-    """The two signals of ``decide``. ``question`` is the text that was searched and
-    scored (a follow-up's query). With ``evidence`` (``evidence.score_passages`` over the
-    response's results) passages count by their best sentence; without it, by their
-    dense cosine (keyword-only hits, which have none, are left out): an approximation,
-    the constants were fitted on sentences. None when there is nothing to judge."""
+            evidence: Sequence[PassageEvidence] | None = None,
+            absent: Sequence[str] = ()) -> Signals | None:
+    """The signals of ``decide``; ``absent`` as the caller looked them up. ``question``
+    is the text that was searched and scored (a follow-up's query). With ``evidence``
+    (``evidence.score_passages`` over the response's results) passages count by their
+    best sentence; without it, by their dense cosine (keyword-only hits, which have none,
+    are left out): an approximation, the constants were fitted on sentences. None when
+    there is nothing to judge."""
     scored = _from_evidence(question, evidence) if evidence is not None \
         else _from_results(question, response.results)
     if not scored:
@@ -107,20 +125,24 @@ def signals(question: str, response: SearchResponse,
     rivals = [s.score for s in ranked[1:] if top.best_sentence not in s.sentences]
     rivals = rivals[:RIVALS]
     margin = top.score - sum(rivals) / len(rivals) if rivals else NEUTRAL_MARGIN
-    return Signals(top.score, margin, top.mismatch, len(rivals), top.result)
+    context = " ".join(r.chunk.text for r in response.results)
+    counted = tuple(t for t in absent if script_mismatch(t, context) <= NAME_SCRIPT_MISMATCH)
+    return Signals(top.score, margin, top.mismatch, len(rivals), top.result, counted)
 
 
 def confidence(s: Signals) -> float:
-    z = WEIGHT_BEST * s.best + WEIGHT_MARGIN * s.margin + INTERCEPT
+    z = WEIGHT_BEST * s.best + WEIGHT_MARGIN * s.margin \
+        + WEIGHT_ABSENT * (1.0 if s.absent else 0.0) + INTERCEPT
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
 
 def decide(question: str, response: SearchResponse,
            evidence: Sequence[PassageEvidence] | None = None,
-           threshold: float = DECLINE_BELOW) -> Decision:
+           threshold: float = DECLINE_BELOW, absent: Sequence[str] = ()) -> Decision:
     """Answer or say "I don't know": declined when the confidence that the retrieved
-    passages answer ``question`` is below ``threshold``."""
-    s = signals(question, response, evidence)
+    passages answer ``question`` is below ``threshold``. ``absent``: the question's names
+    (``names.name_terms``) that the searched collections never mention."""
+    s = signals(question, response, evidence, absent)
     if s is None:
         return Decision(True, 0.0, "nothing in the collections searched matches", None)
     p = confidence(s)
@@ -128,6 +150,8 @@ def decide(question: str, response: SearchResponse,
     if not declined:
         reason = (f"a passage answers: best sentence {s.best:.2f}, "
                   f"{s.margin:.2f} above the others")
+    elif s.absent:
+        reason = "the documents never mention " + ", ".join(f'"{t}"' for t in s.absent)
     elif s.best >= RELATED and s.rivals and s.margin < NEUTRAL_MARGIN:
         reason = (f"no passage stands out: best sentence {s.best:.2f}, "
                   f"only {s.margin:.2f} above the others")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from desktop_app.core.store.connections import StoreBase
-from desktop_app.core.store.keywords import fts_query
+from desktop_app.core.store.keywords import fts_query, phrase_query
 from desktop_app.core.store.rows import Chunk
 from desktop_app.core.store.sqlutil import batched, marks
 
@@ -70,6 +70,19 @@ class ChunksRepo(StoreBase):
                 for row in rows:
                     out.setdefault(row[0], []).append(chunk_from_row(row[1:]))
         return out
+
+    def mentions(self, term: str, collection_ids: Iterable[int] | None = None) -> bool:
+        """Whether any chunk (of these collections) contains ``term`` as the keyword index
+        tokenizes it: case-insensitive, whole words, "systemd-boot" as a phrase."""
+        match = phrase_query(term)
+        scope_sql, scope_args = _scope(collection_ids)
+        if match is None or (collection_ids is not None and not scope_args):
+            return False
+        sql = ("SELECT 1 FROM chunk_fts f JOIN chunks c ON c.id = f.rowid "
+               f"JOIN documents d ON d.id = c.document_id WHERE chunk_fts MATCH ?{scope_sql} "
+               "LIMIT 1")
+        with self.reading() as conn:
+            return conn.execute(sql, [match, *scope_args]).fetchone() is not None
 
     def keyword_search(
         self, query: str, k: int, collection_ids: Iterable[int] | None = None

@@ -108,3 +108,15 @@ def fts_query(user_query: str) -> str | None:
                 terms.append(_quote(piece))
     unique = list(dict.fromkeys(terms))[:MAX_QUERY_TERMS]
     return " OR ".join(unique) if unique else None
+
+
+def phrase_query(term: str) -> str | None:
+    """An FTS5 MATCH expression for ``term`` as one phrase (its CJK runs as consecutive
+    bigrams, as ``segment`` indexed them), or None if it has nothing to match."""
+    parts: list[str] = []
+    for is_cjk, piece in _pieces(unicodedata.normalize("NFKC", term)):
+        if is_cjk:
+            parts.extend(_bigrams(piece) if len(piece) > 1 else [piece])
+        else:
+            parts.extend(w for w in re.split(r"[^\w]+", piece) if w)
+    return _quote(" ".join(parts)) if parts else None

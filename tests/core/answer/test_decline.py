@@ -10,6 +10,7 @@ import pytest
 from desktop_app.core.answer import decline
 from desktop_app.core.answer.decline import decide, signals
 from desktop_app.core.answer.evidence import PassageEvidence, ScoredSentence, score_passages
+from desktop_app.core.answer.names import absent_names
 from desktop_app.core.answer.sentences import Span
 from desktop_app.core.answer.settings import AnswerSettings
 from desktop_app.core.library import Library
@@ -112,7 +113,29 @@ def test_the_threshold_is_the_users() -> None:
     assert decide("Who do I tell?", response, evidence, threshold=1.0).declined is True
     assert 0.0 < d.confidence < 1.0
     assert set(d.as_dict()) == {"declined", "confidence", "reason", "best", "margin",
-                                "mismatch"}
+                                "mismatch", "absent"}
+
+
+def test_a_name_the_documents_never_mention_declines_and_is_named() -> None:
+    """Passages on the topic (the OpenVPN pages for a WireGuard question) answer by their
+    scores alone; that "WireGuard" is nowhere in the documents says they do not."""
+    texts = ["Configure OpenVPN with a static key on the server.", *EN_OTHERS]
+    response, evidence = passages(texts, [0.62, 0.40, 0.38, 0.37])
+    question = "How do I set up WireGuard?"
+    assert not decide(question, response, evidence).declined
+    d = decide(question, response, evidence, absent=["WireGuard"])
+    assert d.declined and '"WireGuard"' in d.reason
+    assert d.as_dict()["absent"] == ["WireGuard"]
+
+
+def test_a_latin_name_missing_from_chinese_passages_is_no_evidence() -> None:
+    """A Chinese handbook may call the product by its Chinese name: "Feishu" being absent
+    from passages written only in Chinese says nothing."""
+    response, evidence = passages([ZH_ANSWER, *ZH_OTHERS], [0.42, 0.15, 0.14, 0.13])
+    d = decide("Who do I tell in Feishu when I am sick?", response, evidence,
+               absent=["Feishu"])
+    assert d.signals is not None and d.signals.absent == ()
+    assert not d.declined
 
 
 def test_without_evidence_the_passage_cosines_stand_in() -> None:
@@ -132,7 +155,8 @@ def decided(library: Library, question: str) -> tuple[SearchResponse, decline.De
     """As the answerer decides: its number of passages, every one scored."""
     response = library.search(question, k=AnswerSettings().passages_k)
     evidence = score_passages(library.embedder, question, response.results)
-    return response, decide(question, response, evidence)
+    absent = absent_names(question, library.mentions)
+    return response, decide(question, response, evidence, absent=absent)
 
 
 @pytest.mark.slow
@@ -156,6 +180,7 @@ def test_questions_the_knowledge_base_answers_are_answered_from_the_right_file(
     "When does the staff canteen open?",
     "员工食堂几点开门?",
     "How do I deploy a Kubernetes cluster?",
+    "如何用 Kubernetes 部署服务?",
 ])
 def test_questions_no_document_answers_are_declined(kb_library: Library,
                                                      question: str) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from desktop_app.core.store import Database, fts_query, segment
+from desktop_app.core.store.keywords import phrase_query
 from tests.support.store import chunks
 
 RESET_ZH = "如何重置密码？请访问自助服务门户。"
@@ -93,3 +94,22 @@ def test_collection_scoping_and_k(library: tuple[Database, int, int]) -> None:
     assert db.keyword_search("password", 10, collection_ids=[]) == []
     assert len(db.keyword_search("password 密码 router 路由器", 1)) == 1
     assert db.keyword_search("password", 0) == []
+
+
+def test_phrase_query_keeps_a_name_together() -> None:
+    assert phrase_query("systemd-boot") == '"systemd boot"'
+    assert phrase_query("SQLCipher") == '"SQLCipher"'
+    assert phrase_query("重置密码") == '"重置 置密 密码"'
+    assert phrase_query(" -- ") is None
+
+
+def test_mentions_finds_whole_words_in_the_collections_asked(
+        library: tuple[Database, int, int]) -> None:
+    db, zh, en = library
+    assert db.mentions("PASSWORD") and db.mentions("self-service")
+    assert db.mentions("password", [en]) and not db.mentions("password", [zh])
+    assert not db.mentions("pass")  # a whole word, not a prefix
+    assert not db.mentions("service-self")  # a phrase, in order
+    assert not db.mentions("WireGuard")
+    assert db.mentions("重置密码") and not db.mentions("重置密码", [en])
+    assert not db.mentions("password", [])
