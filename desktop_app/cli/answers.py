@@ -54,16 +54,21 @@ def _where(source: Source) -> str:
 def _print_answer(stream: AnswerStream, as_json: bool) -> Answer:
     """Stream one answer to the terminal (or collect it for --json) and list its sources."""
     writing = False
+    extracts = 0
     try:
         for event in stream.events():
             if as_json:
                 continue
-            if isinstance(event, Extract):
-                click.echo("From your documents:")
+            if isinstance(event, Extract) and event.sentences:
+                # A second one is the extract of every passage read, numbered as the answer.
+                click.echo("From your documents:" if not extracts
+                           else "\nFrom your documents (all passages read):")
                 for sentence in event.sentences:
                     click.echo(f"  {sentence.text} [{sentence.number}]")
-                click.echo("\nAnswer:")
+                extracts += 1
             elif isinstance(event, str):
+                if extracts and not writing:
+                    click.echo("\nAnswer:")
                 writing = True
                 click.echo(event, nl=False)
                 sys.stdout.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from desktop_app.cli import answers, cli
+from desktop_app.core.answer import Answer, Extract, ExtractItem, Source, Timings
 from desktop_app.core.library import Library
 
 
@@ -58,3 +60,30 @@ def test_chat_keeps_the_conversation_until_exit(kura: click.Group) -> None:
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     assert [a["question"] for a in answers] == ["年假有多少天?", "那病假呢?"]
     assert "年假" in answers[1]["query"]
+
+
+class _Replayed:
+    """A stream that replays given events (only the printing is under test here)."""
+
+    def __init__(self, events: list[object], answer: Answer) -> None:
+        self._events, self.answer = events, answer
+
+    def events(self) -> Iterator[object]:
+        return iter(self._events)
+
+
+def test_the_extract_prints_first_and_a_replacing_one_says_so(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    source = Source.from_dict({"number": 1, "path": "/kb/账户密码管理.md", "text": "x"})
+    early = Extract([ExtractItem("Use the portal.", 1, source.path, None, None, 0.6)],
+                    [source])
+    final = Extract([ExtractItem("Reset it at the portal.", 1, source.path, None, None, 0.7)],
+                    [source])
+    answer = Answer("q", "Use the portal [1].", [source], False, ["IT"], Timings())
+    events: list[object] = [early, final, "Use the portal [1]."]
+    answers._print_answer(_Replayed(events, answer), as_json=False)  # type: ignore[arg-type]
+    out = capsys.readouterr().out
+    assert out.index("From your documents:") < out.index("  Use the portal. [1]") \
+        < out.index("From your documents (all passages read):") \
+        < out.index("  Reset it at the portal. [1]") < out.index("Answer:") \
+        < out.index("Use the portal [1].", out.index("Answer:"))

@@ -263,6 +263,22 @@ def test_the_extract_shows_before_the_answer_and_stays_with_it(qtbot) -> None:
     assert card.origin_label.text() == "Written by 192.168.1.20:8080"
 
 
+def test_a_later_extract_replaces_the_first_and_an_empty_one_hides_it(qtbot) -> None:
+    """The answerer shows the nearest passages' extract first, then the extract of every
+    passage when it differs (renumbered as the answer), or nothing when it declines."""
+    card = AnswerCard()
+    qtbot.addWidget(card)
+    card.set_extract([ExtractItem("请使用自助重置门户。", 1, SOURCES[0].path, None, None, 0.6)],
+                     SOURCES)
+    card.set_extract([ExtractItem("密码每 90 天须更换一次。", 2, SOURCES[1].path, None, None,
+                                  0.7)], SOURCES)
+    text = card.extract_label.text()
+    assert "密码每 90 天须更换一次。" in text and 'href="cite:2"' in text
+    assert "自助重置门户" not in text
+    card.set_extract([], [])
+    assert card.extract_label.isHidden()
+
+
 def test_a_flagged_sentence_is_marked_while_streaming_and_listed_with_its_reason(
         qtbot) -> None:
     card = AnswerCard()

@@ -9,10 +9,12 @@
     for event in answerer.ask(question).events():   # what the window shows, in order:
         ...  # Extract (before the model writes), str pieces, Checked (each sentence)
 
-The order of work: retrieve; score the passages' sentences against the question
-(``evidence``); decline or go on; choose the excerpts the model gets; show the best sentences
-at once (the extract, cited like the answer will be); write; check every sentence of the
-answer against the passages it cites (``checks``) as it is completed.
+The order of work: retrieve; score the sentences of the passages nearest by meaning
+against the question (``evidence``) and show the best of them at once (the extract, cited
+like the answer will be); score the other passages' sentences; decline or go on; choose
+the excerpts the model gets (an extract that a later passage improved on is replaced);
+write; check every sentence of the answer against the passages it cites (``checks``) as
+it is completed.
 
 The decline is Kura's, not the model's: when the passages' sentences do not answer the
 question (``decline.decide``: the best sentence's score, adjusted for the pair of
@@ -40,6 +42,7 @@ from desktop_app.core.answer.evidence import (
     extract,
     score_passages,
     select_excerpts,
+    split_first,
 )
 from desktop_app.core.answer.language import decline_message
 from desktop_app.core.answer.llm import LLM, GenerationStats, make_llm
@@ -162,7 +165,9 @@ class ExtractItem:
 
 @dataclass(frozen=True)
 class Extract:
-    """Event: the extract is ready (before the first written token)."""
+    """Event: the extract is ready (before the first written token). A later one replaces
+    it: the extract of every passage, when it differs from the first passages' (then its
+    numbers are the answer's), or an empty one when Kura declines after all."""
 
     sentences: list[ExtractItem]
     passages: list[Source]  # what [n] points at
@@ -308,13 +313,34 @@ class AnswerStream:
 
         packing = time.perf_counter()
         embedder = answerer.library.embedder
-        # Every retrieved passage is scored: the decision weighs the best against the rest.
-        self.evidence = score_passages(embedder, self.query, response.results)
         absent = absent_names(
             self.query, lambda term: answerer.library.mentions(term, self.collections))
+        # The passages nearest by meaning are scored first and the extract shown from them;
+        # then the rest (every retrieved passage is scored: the decision weighs the best
+        # against the rest, and a later one may hold a better sentence).
+        results = response.results
+        first, rest = split_first(results)
+        self.evidence = score_passages(embedder, self.query, [results[i] for i in first],
+                                       first)
+        shown: Extract | None = None
+        if rest:
+            early = decide(self.query, response, self.evidence, settings.decline_below,
+                           absent)
+            if not early.declined:
+                shown = Extract(*self._choose(early)[1:])
+                if shown.sentences:
+                    extract_s = time.perf_counter() - start
+                    yield shown
+            if self.stop_requested():
+                finish("", cancelled=True)
+                return
+            later = score_passages(embedder, self.query, [results[i] for i in rest], rest)
+            self.evidence = sorted(self.evidence + later, key=lambda e: e.rank)
         self.decision = decide(self.query, response, self.evidence, settings.decline_below,
                                absent)
         if self.decision.declined:
+            if shown is not None and shown.sentences:
+                yield Extract([], [])  # what was shown does not answer after all
             text = decline_message(self.question, response.collections)
             finish(text, declined=True)
             yield text
@@ -323,25 +349,13 @@ class AnswerStream:
             finish("", cancelled=True)
             return
 
-        decisive = self.decision.signals.passage if self.decision.signals else None
-        candidates = [r for r in response.results
-                      if r.relevance is None or r.relevance >= settings.min_relevance
-                      or r is decisive]  # a passage in another language scores lower
-        if settings.trim_passages:
-            kept = {r.chunk.id for r in candidates}
-            self.excerpts = select_excerpts(
-                [e for e in self.evidence if e.result.chunk.id in kept],
-                _token_counter(embedder), settings.prompt_tokens,
-                max_passages=settings.max_passages)
-        else:
-            self.excerpts = [Excerpt.whole(r) for r in candidates]
-        self.extract = [ExtractItem.of(s, self.excerpts)
-                        for s in extract(self.evidence, self.excerpts)]
-        self.passages = [Source.from_result(e.result, i, e.trimmed)
-                         for i, e in enumerate(self.excerpts, 1)]
-        extract_s = time.perf_counter() - start
-        if self.extract:
-            yield Extract(self.extract, self.passages)
+        self.excerpts, self.extract, self.passages = self._choose(self.decision)
+        if shown is None or (shown.sentences, shown.passages) != (self.extract, self.passages):
+            # The final extract replaces the early one (or is the first one shown).
+            if self.extract and extract_s is None:
+                extract_s = time.perf_counter() - start
+            if self.extract or (shown is not None and shown.sentences):
+                yield Extract(self.extract, self.passages)
         if self.stop_requested():
             finish("", cancelled=True)
             return
@@ -376,6 +390,30 @@ class AnswerStream:
             finish("".join(pieces).strip(), cancelled=cancelled,
                    timings=Timings.of(retrieval_s, prompt_s, extract_s, generation.stats),
                    written_by=llm.origin)
+
+    def _choose(self, decision: Decision) -> tuple[list[Excerpt], list[ExtractItem],
+                                                   list[Source]]:
+        """From the passages scored so far: the excerpts for the model, the extract, and
+        the passages its numbers point at."""
+        settings = self._answerer.settings
+        assert self.retrieved is not None
+        decisive = decision.signals.passage if decision.signals else None
+        scored = {e.result.chunk.id for e in self.evidence}
+        candidates = [r for r in self.retrieved.results if r.chunk.id in scored and (
+            r.relevance is None or r.relevance >= settings.min_relevance
+            or r is decisive)]  # a passage in another language scores lower
+        if settings.trim_passages:
+            kept = {r.chunk.id for r in candidates}
+            excerpts = select_excerpts(
+                [e for e in self.evidence if e.result.chunk.id in kept],
+                _token_counter(self._answerer.library.embedder), settings.prompt_tokens,
+                max_passages=settings.max_passages)
+        else:
+            excerpts = [Excerpt.whole(r) for r in candidates]
+        sentences = [ExtractItem.of(s, excerpts) for s in extract(self.evidence, excerpts)]
+        passages = [Source.from_result(e.result, i, e.trimmed)
+                    for i, e in enumerate(excerpts, 1)]
+        return excerpts, sentences, passages
 
     def _passage_text(self, passage: Passage) -> PassageText:
         """The passage as the model saw it, with the sentence vectors scoring computed."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,7 @@ from desktop_app.core.answer import (
     cited,
     fixed_prefix,
 )
+from desktop_app.core.answer.evidence import EXTRACT_FIRST
 from desktop_app.core.library import Library
 
 
@@ -220,7 +222,8 @@ def test_the_extract_comes_before_the_model_is_asked_and_sentences_are_checked(
     rest = list(events)
     assert any(isinstance(e, str) for e in rest) and "generate" in spy.calls
     answer = stream.answer
-    assert answer is not None and answer.extract == first.sentences
+    extracts = [first, *(e for e in rest if isinstance(e, Extract))]
+    assert answer is not None and answer.extract == extracts[-1].sentences
     assert answer.timings.extract_s is not None
     assert answer.timings.extract_s <= answer.timings.retrieval_s + answer.timings.prompt_s
     checked = [e.check for e in rest if isinstance(e, Checked)]
@@ -254,3 +257,34 @@ def test_english_questions_over_the_chinese_knowledge_base_answer_from_the_right
     assert answer.passages[0].path.endswith(document)
     assert answer.extract and answer.extract[0].path.endswith(document)
     assert answer.decision is not None and answer.decision.confidence >= 0.5
+
+
+def test_the_extract_is_shown_from_the_nearest_passages_before_the_rest_are_scored(
+        answerer: Answerer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Half the sentences are scored when the extract appears; all of them before the
+    model is asked; a replacing extract, if any, is the answer's."""
+    embedder = answerer.library.embedder
+    embedded: list[int] = []
+    real = embedder.embed_documents
+
+    def counting(texts: Any, *args: Any, **kwargs: Any) -> Any:
+        embedded.append(len(texts))
+        return real(texts, *args, **kwargs)
+
+    monkeypatch.setattr(embedder, "embed_documents", counting)
+    stream = answerer.ask("How do I reset my password?")
+    events = stream.events()
+    first = next(events)
+    assert isinstance(first, Extract) and first.sentences
+    assert len(embedded) == 1  # only the first passages' sentences so far
+    assert first.passages[first.sentences[0].number - 1].path.endswith("账户密码管理.md")
+    rest = list(events)
+    retrieved = stream.retrieved
+    assert retrieved is not None and len(retrieved.results) > EXTRACT_FIRST
+    assert len(embedded) == 2
+    assert sorted(e.rank for e in stream.evidence) == list(range(len(retrieved.results)))
+    assert all(e.result is r for e, r in zip(stream.evidence, retrieved.results, strict=True))
+    answer = stream.answer
+    extracts = [first, *(e for e in rest if isinstance(e, Extract))]
+    assert answer is not None and answer.extract == extracts[-1].sentences
+    assert [p.path for p in extracts[-1].passages] == [p.path for p in answer.passages]

@@ -12,6 +12,7 @@ from desktop_app.core.answer.evidence import (
     extract,
     score_passages,
     select_excerpts,
+    split_first,
 )
 from desktop_app.core.library import Library
 
@@ -100,3 +101,20 @@ def test_the_extract_is_the_answering_sentence_cited_by_its_passage_number(
     # it points into the document's text, where the preview can show it
     offset = sentences[0].start_char - chunk.start_char
     assert chunk.text[offset:offset + len(sentences[0].text)] == sentences[0].text
+
+
+def test_the_nearest_passages_by_meaning_are_scored_first() -> None:
+    """``split_first``: the extract's passages are the nearest by cosine, keyword-only hits
+    (no cosine) after every dense one; both lists keep the search order."""
+    from desktop_app.core.search import SearchResult
+    from desktop_app.core.store import Chunk
+
+    def hit(i: int, cosine: float | None) -> SearchResult:
+        chunk = Chunk(i, i, 1, f"/d/{i}.md", 0, f"text {i}", None, None, None, 0, 6, f"k{i}")
+        return SearchResult(chunk, "docs", 1.0, cosine, None, "")
+
+    results = [hit(0, 0.30), hit(1, None), hit(2, 0.55), hit(3, 0.41), hit(4, 0.20),
+               hit(5, 0.50)]
+    assert split_first(results, 3) == ([2, 3, 5], [0, 1, 4])
+    assert split_first(results, 6) == ([0, 1, 2, 3, 4, 5], [])
+    assert split_first(results[:2], 4) == ([0, 1], [])
