@@ -140,13 +140,13 @@ def main() -> None:
         print(f"| [1] holds it, {lang} ({len(part)}) | {rate('whole_first', part):.3f} | "
               f"{rate('excerpt_first', part):.3f} | |")
     scoring = [r["seconds"] for r in rows]
-    early = [r["early_seconds"] for r in rows]
+    early_s = [r["early_seconds"] for r in rows]
     print(f"\nsentence scoring: median {statistics.median(scoring):.2f} s, "
           f"p90 {p90(scoring):.2f} s per question")
     print(f"extract after retrieval: from all {settings.passages_k} passages (before) "
           f"median {statistics.median(scoring):.2f} s, p90 {p90(scoring):.2f} s; from the "
-          f"{EXTRACT_FIRST} nearest (now) median {statistics.median(early):.2f} s, p90 "
-          f"{p90(early):.2f} s ({statistics.median(early) / statistics.median(scoring):.2f}x); "
+          f"{EXTRACT_FIRST} nearest (now) median {statistics.median(early_s):.2f} s, p90 "
+          f"{p90(early_s):.2f} s ({statistics.median(early_s) / statistics.median(scoring):.2f}x); "
           f"the same as the final extract for {rate('same_extract'):.0%} of the questions")
 
 
