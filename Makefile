@@ -1,6 +1,7 @@
 # Kura's two set-up commands (see README):
 #   make run    install into .venv and start Kura's window (ARGS=... runs the CLI instead)
-#   make test   install into .venv (with the test and export tools) and run the tests
+#   make test   install into .venv (with the test and export tools), the CJK font the OCR
+#               tests draw with (fonts-wqy-zenhei), and run the tests
 #
 # The install is keyed on pyproject.toml: editing it reinstalls, otherwise it is skipped.
 
@@ -8,7 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint models models-check clean
+.PHONY: run test lint models models-check fonts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +44,17 @@ lint: $(VENV)/.installed-test
 models-check: $(VENV)/.installed-test
 	$(BIN)/python -m models.build --check
 
-test: models-check lint
+# The OCR tests draw English and Chinese pages with Debian's WenQuanYi Zen Hei font
+# (tests/support/fonts.py): installed here when it is missing (apt-get; sudo unless root).
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+fonts:
+	@test -f $(CJK_FONT) || test -n "$$KURA_TEST_CJK_FONT" || \
+		{ $(SUDO) apt-get install -y -q fonts-wqy-zenhei >/dev/null || \
+		  { $(SUDO) apt-get update -q >/dev/null && \
+		    $(SUDO) apt-get install -y -q fonts-wqy-zenhei >/dev/null; }; }
+
+test: fonts models-check lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -31,6 +31,7 @@ import click
 
 from desktop_app.core.errors import KuraError
 from desktop_app.core.library import Library
+from desktop_app.core.preferences import load_preferences
 from desktop_app.core.progress import Cancelled, Job, Progress
 
 
@@ -80,7 +81,7 @@ def json_option(text: str = "Print JSON instead of text.") -> Callable[[Decorate
 
 
 @contextmanager
-def open_library(*, writer: bool) -> Iterator[Library]:
+def open_library(*, writer: bool, ocr: bool = True) -> Iterator[Library]:
     """The library in the data dir for one command, closed however the command ends
     (a writer's changed vector index is saved, SQLite is closed).
 
@@ -89,9 +90,16 @@ def open_library(*, writer: bool) -> Iterator[Library]:
     process holds it -- the window, another ``kura add`` -- the command says on stderr
     whom it waits for and waits; Ctrl+C stops the wait (exit 130). ``writer=False``, for
     a command that only reads: it never waits and never writes, not even the vector
-    index (an index behind the database is brought up to date in memory only)."""
+    index (an index behind the database is brought up to date in memory only).
+
+    ``ocr=False`` (``--no-ocr``): scanned pages are not read this time; otherwise they
+    are when the window's Settings say so (the same settings file)."""
     if writer:
-        library = Library(writer=True, purpose=_purpose(), on_wait=_say_waiting)
+        # The window's settings (the same file): the index's width, whether scans are read.
+        prefs = load_preferences()
+        settings = replace(prefs.library_settings(), ocr=ocr and prefs.ocr)
+        library = Library(writer=True, purpose=_purpose(), on_wait=_say_waiting,
+                          settings=settings)
     else:
         library = Library(writer=False)
     try:
@@ -126,7 +134,8 @@ class BarState:
     keep: bool = True  # leave the finished bar on screen
 
 
-LABELS = {"scan": "reading files", "embed": "embedding", "index": "indexing",
+LABELS = {"scan": "reading files", "ocr": "recognising pages", "embed": "embedding",
+          "index": "indexing",
           "download": "downloading", "copy": "copying", "verify": "checking"}
 
 
@@ -138,7 +147,7 @@ def bar_state(step: Progress) -> BarState | str | None:
     if step.stage == "probe":
         return None
     label = LABELS.get(step.stage, step.stage)
-    if step.unit == "items" and step.stage in ("scan", "embed", "index"):
+    if step.unit == "items" and step.stage in ("scan", "ocr", "embed", "index"):
         # A scan step's message is what became of its file: the bar says enough.
         return BarState((step.stage,), label, step.done, step.total)
     if step.message:
@@ -210,7 +219,7 @@ class ProgressBars:
 
 def _stacks(key: tuple[str, ...]) -> bool:
     """A bar that stays open beside others: one per counted library stage."""
-    return len(key) == 1 and key[0] in ("scan", "embed", "index")
+    return len(key) == 1 and key[0] in ("scan", "ocr", "embed", "index")
 
 
 def run_job(job: Job[Summary], as_json: bool) -> Summary:

@@ -83,14 +83,20 @@ def _print_status(library: Library, as_json: bool) -> None:
             click.echo(f"    {s.path}: {s.message or s.reason}")
 
 
+_no_ocr = click.option("--no-ocr", "no_ocr", is_flag=True,
+                       help="Do not read scanned pages and images this time (OCR); they "
+                            "are listed as skipped.")
+
+
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--collection", "-c", help="Collection to add to (default: the folder's name).")
+@_no_ocr
 @json_option("Print the resulting status as JSON.")
 @user_errors
-def add(paths: tuple[Path, ...], collection: str | None, as_json: bool) -> None:
+def add(paths: tuple[Path, ...], collection: str | None, no_ocr: bool, as_json: bool) -> None:
     """Add folders or files to the library and index them."""
-    with open_library(writer=True) as library:
+    with open_library(writer=True, ocr=not no_ocr) as library:
         run_job(library.add(paths, collection), as_json)
         _print_status(library, as_json)
 
@@ -111,11 +117,12 @@ def remove(path: Path, as_json: bool) -> None:
 
 @click.command()
 @click.option("--collection", "-c", help="Only this collection.")
+@_no_ocr
 @json_option()
 @user_errors
-def sync(collection: str | None, as_json: bool) -> None:
+def sync(collection: str | None, no_ocr: bool, as_json: bool) -> None:
     """Pick up new, changed and deleted files in every tracked folder."""
-    with open_library(writer=True) as library:
+    with open_library(writer=True, ocr=not no_ocr) as library:
         counts = run_job(library.sync(collection), as_json)
         if as_json:
             _print_status(library, True)
@@ -156,17 +163,21 @@ def _print_documents(documents: Sequence[DocumentInfo], as_json: bool) -> None:
         click.echo(json.dumps([
             {"collection": d.collection, "path": d.path, "state": d.state, "reason": d.reason,
              "message": d.message, "chunks": d.chunks, "read_at": _iso(d.read_at),
-             "embedded_at": _iso(d.embedded_at)}
+             "embedded_at": _iso(d.embedded_at),
+             "ocr": None if d.ocr is None else {
+                 "pages": d.ocr.pages, "confidence": round(d.ocr.confidence, 4),
+                 "low_confidence_pages": list(d.ocr.low_pages)}}
             for d in documents
         ], ensure_ascii=False))
         return
     if not documents:
         click.echo("No documents.")
         return
-    header = ("file", "state", "passages", "read", "embedded")
+    header = ("file", "state", "passages", "read", "embedded", "OCR")
     rows = [(d.relative_path,
              STATE_WORDS.get(d.state, d.state) + (f" ({d.reason})" if d.reason else ""),
-             str(d.chunks), _local_time(d.read_at), _local_time(d.embedded_at))
+             str(d.chunks), _local_time(d.read_at), _local_time(d.embedded_at),
+             "" if d.ocr is None else f"{d.ocr.pages} pages, {d.ocr.confidence:.0%} sure")
             for d in documents]
     widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
@@ -186,6 +197,9 @@ def _print_documents(documents: Sequence[DocumentInfo], as_json: bool) -> None:
             click.echo(line(row))
             if doc.state == "skipped" and doc.message:
                 click.echo(f"        {doc.message}")
+            if doc.ocr is not None and doc.ocr.low_pages:
+                pages = ", ".join(map(str, doc.ocr.low_pages))
+                click.echo(f"        OCR was not sure of page(s) {pages}: left out of search")
 
 
 @click.command()

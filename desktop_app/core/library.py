@@ -46,8 +46,11 @@ from desktop_app.core.chunking import ChunkerSpec
 from desktop_app.core.embedder import Embedder, TextEmbedder, document_input
 from desktop_app.core.errors import KuraError
 from desktop_app.core.fileio import sha256_file
-from desktop_app.core.ingest import Skipped, SkipReason, UnreadableFile, discover
+from desktop_app.core.ingest import Skipped, SkipReason, UnreadableFile, discover, scans
+from desktop_app.core.ingest.formats import Kind, kind_of
 from desktop_app.core.library_lock import LibraryLock
+from desktop_app.core.ocr.page import OcrLine
+from desktop_app.core.ocr.recognised import RecognisedPage
 from desktop_app.core.paths import data_dir, embedder_dir
 from desktop_app.core.progress import Job, Progress, RateMeter, run_quietly
 from desktop_app.core.reading import FileRead, ReadBudget, ReadPool
@@ -326,7 +329,7 @@ class Library:
             if found is None:
                 raise KuraError(f"no collection named {collection!r}")
             collection_id = found.id
-        return self.db.document_infos(collection_id)
+        return self.db.document_infos(collection_id, scans.MIN_PAGE_CONFIDENCE)
 
     def search(
         self, query: str, k: int = 10, collections: list[str] | None = None
@@ -349,6 +352,12 @@ class Library:
         return hybrid_search(self.db, self.index, self.embedder, query, collections,
                              SearchOptions(k=k),
                              use_vectors=stored is None or stored == self.embedder.model_id)
+
+    def ocr_lines(self, path: str | Path, page: int) -> tuple[OcrLine, ...] | None:
+        """The lines OCR read on ``page`` of the file at ``path`` (a scan), with their
+        boxes, for the preview to highlight; None if that page was not read by OCR."""
+        found = self.db.ocr_page_of(str(path), page)
+        return None if found is None else found.result.lines
 
     def mentions(self, term: str, collections: list[str] | None = None) -> bool:
         """Whether any passage of these collections (None: all) contains ``term``, as the
@@ -406,7 +415,7 @@ class Library:
                         budget=ReadBudget(seconds=self.settings.read_seconds,
                                           memory_bytes=self.settings.read_memory_bytes),
                         max_file_bytes=self.settings.max_file_bytes,
-                        workers=self.settings.read_workers)
+                        workers=self.settings.read_workers, ocr=self.settings.ocr)
 
     def _settle(self, walk: _Walk, item: Path | Skipped) -> str | _Reading:
         """What the parent decides alone: a file listed as unreadable, unchanged (by
@@ -426,8 +435,10 @@ class Library:
             stat = item.stat()
         except OSError:
             return "unchanged"  # vanished since discovery: the next scan removes it
-        if known and known.size == stat.st_size and known.mtime_ns == stat.st_mtime_ns:
-            return "unchanged"  # the fast path that makes a re-sync cheap
+        if known and known.size == stat.st_size and known.mtime_ns == stat.st_mtime_ns \
+                and not (self.settings.ocr and known.skip_reason == SkipReason.SCANNED):
+            return "unchanged"  # the fast path that makes a re-sync cheap (a scan skipped
+            # while OCR was off is read now that it is on)
         try:
             content_hash = sha256_file(item)
         except OSError as err:  # vanished or locked between stat and read
@@ -665,6 +676,8 @@ class _Ingest:
         self.bytes_in_flight = 0
         self.pool: ReadPool | None = None
         self.stopped = False
+        self.ocr_engine: str | None = None  # scans.engine_id(), looked up on first need
+        self.ocr_meter: tuple[Path | None, RateMeter] = (None, RateMeter())  # pages/s of a scan
 
     @property
     def total(self) -> int | None:
@@ -688,6 +701,10 @@ class _Ingest:
         finally:
             if self.pool is not None:
                 self.pool.close()
+        if not self.stopped:
+            # Every file is read: OCR'd pages of content no document holds any more go.
+            # (Not after a stop: a scan read half-way resumes from its saved pages.)
+            self.library.db.forget_unused_ocr()
         return ScanCounts(**self.counts)
 
     def _walk_on(self) -> Job[None]:
@@ -750,8 +767,38 @@ class _Ingest:
         if len(waiting) == 1:  # one read serves every collection that holds the file
             if self.pool is None:  # spawned when the first file needs reading
                 self.pool = self.library._open_read_pool()
-            self.pool.submit(reading.path)
+            self.pool.submit(reading.path, self._recognised_before(reading))
             self.bytes_in_flight += reading.size
+
+    def _recognised_before(self, reading: _Reading) -> dict[int, RecognisedPage]:
+        """The pages of this content OCR read before (a scan killed half-way, a copy in
+        another folder): the reader reuses them instead of reading them again."""
+        if not self.library.settings.ocr or kind_of(reading.path) not in SCANNABLE:
+            return {}
+        if self.ocr_engine is None:
+            self.ocr_engine = scans.engine_id() or ""
+        if not self.ocr_engine:
+            return {}
+        return self.library.db.ocr_pages(reading.content_hash, self.ocr_engine)
+
+    def _save_pages(self) -> list[Progress]:
+        """Save each page the readers recognised as it arrives (a killed scan resumes at
+        the next one); the steps that show it ("recognising page 12 of 80")."""
+        assert self.pool is not None
+        steps = []
+        for path, news in self.pool.pages():
+            readings = self.reading.get(path)
+            if not readings:
+                continue
+            if not news.reused:
+                self.library.db.save_ocr_page(readings[0].content_hash, news.page)
+            if self.ocr_meter[0] != path:
+                self.ocr_meter = (path, RateMeter())
+            rate, eta = self.ocr_meter[1].measure(news.page.page, news.of_pages)
+            steps.append(Progress("ocr", news.page.page, news.of_pages, item=str(path),
+                                  rate=rate, eta=eta,
+                                  message="reused" if news.reused else "recognised"))
+        return steps
 
     def _store_finished(self) -> Job[None]:
         if self.pool is None or not self.reading:
@@ -760,9 +807,11 @@ class _Ingest:
         busy = embedding is not None and embedding.has_work and not self.library._questions
         wait = 0.0 if busy or (self.ahead and not self._read_ahead_full()) else POLL_WAIT_S
         stored: list[tuple[str, str]] = []
+        finished = self.pool.poll(wait)
+        pages = self._save_pages()  # before the files they belong to are stored
         # Everything finished is stored before the first step is shown: a job closed at
         # that step does not throw away files already read.
-        for path, result in self.pool.poll(wait):
+        for path, result in finished:
             readings = self.reading.pop(path, [])
             if readings:
                 self.bytes_in_flight -= readings[0].size
@@ -772,6 +821,7 @@ class _Ingest:
                 if doc_id is not None and embedding is not None:
                     chunks = 0 if isinstance(result, UnreadableFile) else len(result.chunks)
                     embedding.document_stored(doc_id, reading.mtime_ns, chunks)
+        yield from pages
         yield from self._report(stored)
 
     def _report(self, outcomes: list[tuple[str, str]]) -> Job[None]:
@@ -782,6 +832,7 @@ class _Ingest:
 
 
 _OUTCOMES = tuple(f.name for f in fields(ScanCounts))
+SCANNABLE = (Kind.PDF, Kind.IMAGE)  # the kinds whose pages may be read by OCR
 
 
 def embed_key(text: str, title: str | None) -> str:

@@ -44,6 +44,7 @@ class Preferences:
     language: UILanguage = "system"
     mirror: str = ""  # model download mirror; "" = the hub (or $HF_ENDPOINT)
     watch_folders: bool = True
+    ocr: bool = True  # read scanned pages and images (OCR)
     # A server on the user's network writes the answers (``answer/remote.py``): off unless
     # the user turns it on. The address is kept while it is off, so turning it back on
     # does not mean typing it again; only ``remote_llm()`` says whether it is used.
@@ -51,7 +52,7 @@ class Preferences:
     remote_llm_url: str = ""  # http://host:port[#model]
 
     def library_settings(self) -> LibrarySettings:
-        return LibrarySettings(index_dim=self.index_dim)
+        return LibrarySettings(index_dim=self.index_dim, ocr=bool(self.ocr))
 
     def answer_settings(self) -> AnswerSettings:
         from desktop_app.core.answer.settings import AnswerSettings

@@ -1,6 +1,11 @@
 """Show a cited passage where it came from: the PDF page with the passage highlighted, or
 the document's text around it.
 
+A scanned page (a PDF page without a text layer, an image file) is shown the same way,
+its passage's lines boxed from what OCR saved of them (``ocr_lines``: each line's text
+and box as fractions of the page, ``store/ocr_repo.py``); the page must be rendered as
+OCR saw it, which is how PDFium renders it and how Pillow opens an image.
+
 A preview is asked for long after indexing, so the file may have changed, moved or
 become unreadable. None of that raises: the preview then shows the passage as it was
 indexed, with a note that says why: a ``NoteCode`` the window words in the user's
@@ -12,6 +17,7 @@ and trims PDFium's lines) and the page's characters differ exactly there.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -23,6 +29,7 @@ from desktop_app.core.chunking import document_text
 from desktop_app.core.errors import KuraError
 from desktop_app.core.ingest import SkipReason, UnreadableFile, kind_of, parse, pdf_reader
 from desktop_app.core.ingest.errors import SkipWording
+from desktop_app.core.ocr.page import OcrLine
 
 CONTEXT_CHARS = 1500  # shown on each side of a text passage
 MAX_SIDE_PX = 6000  # a poster-sized page is rendered smaller rather than as a 1 GB bitmap
@@ -96,13 +103,18 @@ class TextPreview:
 
 def preview(path: Path, passage: str, *, page: int | None, start_char: int | None,
             end_char: int | None, location: str | None = None,
-            scale: float = 1.5) -> PagePreview | TextPreview:
-    """The page of a PDF passage, else the passage in its document's text."""
+            scale: float = 1.5,
+            ocr_lines: Sequence[OcrLine] | None = None) -> PagePreview | TextPreview:
+    """The page of a PDF or image passage, else the passage in its document's text.
+    ``ocr_lines``: what OCR read on that page, when it was a scan."""
     path = Path(path)
-    if page is not None and kind_of(path) == "pdf":
+    kind = kind_of(path)
+    if page is not None and kind in ("pdf", "image"):
         try:
-            return render_pdf_page(path, page, passage, scale)
-        except (OSError, KuraError, pdfium.PdfiumError):
+            if kind == "image":
+                return render_image_page(path, page, passage, ocr_lines or ())
+            return render_pdf_page(path, page, passage, scale, ocr_lines)
+        except (OSError, KuraError, pdfium.PdfiumError, ValueError, EOFError):
             shown = text_preview(path, passage, start_char, end_char, location)
             return shown if shown.note_code else replace(shown, note_code=NoteCode.NOT_PAGE)
     return text_preview(path, passage, start_char, end_char, location)
@@ -111,8 +123,10 @@ def preview(path: Path, passage: str, *, page: int | None, start_char: int | Non
 # --- PDF pages ---------------------------------------------------------------------------
 
 
-def render_pdf_page(path: Path, page: int, passage: str, scale: float = 1.5) -> PagePreview:
-    """Render ``page`` (1-based) of the PDF with the lines of ``passage`` boxed.
+def render_pdf_page(path: Path, page: int, passage: str, scale: float = 1.5,
+                    ocr_lines: Sequence[OcrLine] | None = None) -> PagePreview:
+    """Render ``page`` (1-based) of the PDF with the lines of ``passage`` boxed (from
+    PDFium's text, or from ``ocr_lines`` for a scanned page).
 
     Raises OSError or UnreadableFile if the file cannot be opened, PageNotFound if the
     page is not in it; a passage not found on the page just gives no highlights.
@@ -126,7 +140,7 @@ def render_pdf_page(path: Path, page: int, passage: str, scale: float = 1.5) -> 
                 raise PageNotFound(f"{path}: no page {page} (the file has {page_count})")
             pdf_page = pdf[page - 1]
             try:
-                return _render(path, pdf_page, page, page_count, passage, scale)
+                return _render(path, pdf_page, page, page_count, passage, scale, ocr_lines)
             finally:
                 pdf_page.close()
         finally:
@@ -134,7 +148,7 @@ def render_pdf_page(path: Path, page: int, passage: str, scale: float = 1.5) -> 
 
 
 def _render(path: Path, pdf_page: pdfium.PdfPage, page: int, page_count: int, passage: str,
-            scale: float) -> PagePreview:
+            scale: float, ocr_lines: Sequence[OcrLine] | None = None) -> PagePreview:
     width_pt, height_pt = pdf_page.get_size()
     scale = min(max(scale, 0.1), MAX_SIDE_PX / max(width_pt, height_pt, 1.0))
     bitmap = pdf_page.render(scale=scale, force_bitmap_format=pdfium_c.FPDFBitmap_BGRA,
@@ -143,6 +157,12 @@ def _render(path: Path, pdf_page: pdfium.PdfPage, page: int, page_count: int, pa
         boxes = _passage_boxes(pdf_page, passage)
         to_pixels = bitmap.get_posconv(pdf_page)
         pixel_boxes = [_pixel_rect(to_pixels, box) for box in boxes]
+        if not pixel_boxes and ocr_lines:  # a scan: its text is OCR's
+            return PagePreview(path=path, page=page, page_count=page_count,
+                               width=bitmap.width, height=bitmap.height, stride=bitmap.stride,
+                               pixels=bytes(bitmap.buffer),
+                               highlights=ocr_boxes(ocr_lines, passage, bitmap.width,
+                                                    bitmap.height))
         return PagePreview(path=path, page=page, page_count=page_count,
                            width=bitmap.width, height=bitmap.height, stride=bitmap.stride,
                            pixels=bytes(bitmap.buffer), highlights=_merge_lines(pixel_boxes))
@@ -258,6 +278,47 @@ def _find(chars: list[tuple[str, int]], passage: str) -> list[int]:
     if len(spans) >= 2 and first[0] < last[1] and last[1] - first[0] <= 2 * len(needle):
         spans = [(first[0], last[1])]  # the ends agree: everything between them
     return sorted({origin[i] for a, b in spans for i in range(a, b)})
+
+
+# --- scans ------------------------------------------------------------------------------
+
+
+IMAGE_SIDE_PX = 2400  # an image page is shown at most this large (a 300 dpi A4 is 3508)
+
+
+def render_image_page(path: Path, page: int, passage: str,
+                      ocr_lines: Sequence[OcrLine]) -> PagePreview:
+    """Frame ``page`` (1-based) of an image file, with the OCR'd lines of ``passage``
+    boxed. Raises OSError (Pillow's UnidentifiedImageError is one) if it cannot be
+    opened, PageNotFound if it has no such frame."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        count = getattr(image, "n_frames", 1)
+        if not 1 <= page <= count:
+            raise PageNotFound(f"{path}: no page {page} (the file has {count})")
+        image.seek(page - 1)
+        frame = image.convert("RGBA")
+    factor = min(1.0, IMAGE_SIDE_PX / max(frame.width, frame.height, 1))
+    if factor < 1.0:
+        frame = frame.resize((max(1, round(frame.width * factor)),
+                              max(1, round(frame.height * factor))))
+    return PagePreview(path=path, page=page, page_count=count, width=frame.width,
+                       height=frame.height, stride=frame.width * 4, pixels=frame.tobytes(),
+                       highlights=ocr_boxes(ocr_lines, passage, frame.width, frame.height))
+
+
+def ocr_boxes(lines: Sequence[OcrLine], passage: str, width: int,
+              height: int) -> tuple[Rect, ...]:
+    """The boxes, in pixels of a ``width`` x ``height`` rendering, of the OCR'd lines the
+    passage was read from (found by text, as on a PDF page's characters)."""
+    chars = [(char, i) for i, line in enumerate(lines) for char in line.text + "\n"]
+    found = sorted(set(_find(chars, passage)))
+    boxes = []
+    for i in found:
+        x0, y0, x1, y1 = lines[i].box
+        boxes.append((x0 * width, y0 * height, (x1 - x0) * width, (y1 - y0) * height))
+    return tuple(boxes)
 
 
 # --- text ------------------------------------------------------------------------------

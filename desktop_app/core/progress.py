@@ -27,11 +27,12 @@ from typing import Literal, TypeVar
 
 from desktop_app.core.errors import KuraError
 
-# scan/embed/index: the library; the rest: model files.
-Stage = Literal["scan", "embed", "index", "probe", "download", "copy", "verify", "prepare",
-                "install"]
-STAGES: tuple[Stage, ...] = ("scan", "embed", "index", "probe", "download", "copy", "verify",
-                             "prepare", "install")
+# scan/ocr/embed/index: the library ("ocr": the pages of one scan, as they are
+# recognised); the rest: model files.
+Stage = Literal["scan", "ocr", "embed", "index", "probe", "download", "copy", "verify",
+                "prepare", "install"]
+STAGES: tuple[Stage, ...] = ("scan", "ocr", "embed", "index", "probe", "download", "copy",
+                             "verify", "prepare", "install")
 Unit = Literal["items", "bytes"]
 
 Summary = TypeVar("Summary")

@@ -60,6 +60,8 @@ from desktop_app.core.chunking import Chunk, Chunker, ChunkerSpec
 from desktop_app.core.errors import KuraError
 from desktop_app.core.ingest.errors import SkipReason, UnreadableFile
 from desktop_app.core.ingest.parse import parse
+from desktop_app.core.ingest.scans import PageRead, ocr_session
+from desktop_app.core.ocr.recognised import RecognisedPage
 
 _log = logging.getLogger("kura.reading")
 
@@ -95,6 +97,16 @@ class FileRead:
 
 
 ReadResult = FileRead | UnreadableFile
+KnownPages = dict[int, RecognisedPage]  # pages of a scan recognised before, by number
+
+
+@dataclass(frozen=True)
+class _Task:
+    seq: int
+    path: Path
+    # Pages recognised before (a resumed scan); pages recognised while it is read are
+    # added, so that a file begun again in another worker does not OCR them again.
+    known: KnownPages
 
 
 def read_in_process(path: Path, chunker: Chunker, max_file_bytes: int) -> FileRead:
@@ -111,7 +123,7 @@ def read_in_process(path: Path, chunker: Chunker, max_file_bytes: int) -> FileRe
 
 
 def _worker_main(conn: Connection, spec: ChunkerSpec, max_file_bytes: int, reader: str,
-                 memory_bytes: int) -> None:
+                 memory_bytes: int, ocr: bool = True) -> None:
     """A worker's whole life: build the chunker once, then read files until told to
     stop or until the parent is gone (its end of the pipe closes)."""
     # Ctrl+C in a terminal reaches the whole process group: the parent decides when
@@ -136,8 +148,14 @@ def _worker_main(conn: Connection, spec: ChunkerSpec, max_file_bytes: int, reade
             return  # the parent is gone
         if task is None:
             return
-        seq, path = task
-        result = _read_one(read, path, chunker, max_file_bytes)
+        seq, path = task.seq, task.path
+
+        def page_read(news: PageRead, seq: int = seq) -> None:
+            # Sent at once: the parent saves it and restarts the file's time budget.
+            conn.send(("page", seq, news))
+
+        with ocr_session(ocr, task.known, page_read):
+            result = _read_one(read, path, chunker, max_file_bytes)
         resident = me.memory_info().rss
         if resident > resting + _TRIM_ABOVE:
             _give_back_free_memory()
@@ -232,7 +250,7 @@ class _Worker:
     probe: psutil.Process | None = None  # for its resident memory, once it is ready
     resting: int = 0  # resident bytes when it became ready
     exitcode: int | None = None  # once stopped
-    sent: deque[tuple[int, Path]] = field(default_factory=deque)  # in reading order
+    sent: deque[_Task] = field(default_factory=deque)  # in reading order
     head_since: float = 0.0  # when it began the oldest file in ``sent``, as far as known
     retiring: bool = False  # holds on to too much memory: to be replaced
 
@@ -246,7 +264,8 @@ class ReadPool:
     """
 
     def __init__(self, chunker_spec: ChunkerSpec, *, budget: ReadBudget, max_file_bytes: int,
-                 workers: int = 1, reader: str = DEFAULT_READER) -> None:
+                 workers: int = 1, reader: str = DEFAULT_READER, ocr: bool = True) -> None:
+        """``ocr``: whether scanned pages are read by OCR (``ingest/scans.py``)."""
         if workers < 1:
             raise ValueError("a ReadPool needs at least one worker")
         self._spec = chunker_spec
@@ -254,12 +273,14 @@ class ReadPool:
         self._max_file_bytes = max_file_bytes
         self._size = workers
         self._reader = reader
+        self._ocr = ocr
         self._context = multiprocessing.get_context("spawn")
         # Shared with the caller's thread, under _lock:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._waiting: deque[tuple[int, Path]] = deque()
+        self._waiting: deque[_Task] = deque()
         self._results: list[tuple[Path, ReadResult]] = []
+        self._pages: list[tuple[Path, PageRead]] = []
         self._in_flight = 0
         self._next_seq = 0
         self._failure: KuraError | None = None
@@ -281,12 +302,13 @@ class ReadPool:
 
     # -- the caller's side -------------------------------------------------------------
 
-    def submit(self, path: Path) -> None:
-        """Queue ``path``; it comes back from ``poll`` once, read or with a reason."""
+    def submit(self, path: Path, known: KnownPages | None = None) -> None:
+        """Queue ``path``; it comes back from ``poll`` once, read or with a reason.
+        ``known``: its pages recognised before, by number (OCR skips them)."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("this ReadPool is closed")
-            self._waiting.append((self._next_seq, Path(path)))
+            self._waiting.append(_Task(self._next_seq, Path(path), dict(known or {})))
             self._next_seq += 1
             self._in_flight += 1
             self._wake_locked()
@@ -297,12 +319,19 @@ class ReadPool:
         with self._changed:
             if not self._results and timeout > 0:
                 self._changed.wait_for(
-                    lambda: bool(self._results) or self._failure is not None or self._closed,
-                    timeout)
+                    lambda: bool(self._results or self._pages) or self._failure is not None
+                    or self._closed, timeout)
             if not self._results and self._failure is not None:
                 raise self._failure
             done, self._results = self._results, []
             self._in_flight -= len(done)
+        return done
+
+    def pages(self) -> list[tuple[Path, PageRead]]:
+        """The scanned pages recognised (or reused) since the last call, in order: each
+        is news once. ``poll`` also returns early for them."""
+        with self._lock:
+            done, self._pages = self._pages, []
         return done
 
     @property
@@ -383,7 +412,7 @@ class ReadPool:
         process = self._context.Process(
             target=_worker_main, name="kura-reader", daemon=True,
             args=(child_end, self._spec, self._max_file_bytes, self._reader,
-                  self._budget.memory_bytes))
+                  self._budget.memory_bytes, self._ocr))
         process.start()
         child_end.close()  # else the parent never sees EOF when the worker dies
         return _Worker(process=process, conn=parent_end, started_at=time.monotonic())
@@ -432,10 +461,22 @@ class ReadPool:
                     f"reading process at rest ({worker.resting / 2**20:.0f} MB)."))
         elif tag == "failed":
             self._fail(KuraError(f"Kura could not start its file reader: {message[1]}"))
+        elif tag == "page":
+            _tag, seq, news = message
+            head = worker.sent[0]
+            assert head.seq == seq, (head.seq, seq)  # only the file being read has pages
+            head.known[news.page.page] = news.page
+            # The time budget is per page while a scan is read: 80 pages are long, not
+            # stuck.
+            worker.head_since = time.monotonic()
+            with self._changed:
+                self._pages.append((head.path, news))
+                self._changed.notify_all()
         elif tag == "done":
             _tag, seq, result, resident = message
-            head_seq, path = worker.sent.popleft()
-            assert head_seq == seq, (head_seq, seq)  # a worker reads in order
+            head = worker.sent.popleft()
+            path = head.path
+            assert head.seq == seq, (head.seq, seq)  # a worker reads in order
             worker.head_since = time.monotonic()
             self._deliver(path, result)
             # Measured by the worker between two files, after giving back what it could.
@@ -485,10 +526,10 @@ class ReadPool:
         self._stop(worker)
         # It may have finished that file between the check and the kill: its answer
         # then stands, and nothing is blamed.
-        if worker.sent and worker.sent[0] == culprit:
+        if worker.sent and worker.sent[0] is culprit:
             worker.sent.popleft()
-            _log.warning("skipped %s: %s", culprit[1], detail)
-            self._deliver(culprit[1], UnreadableFile(culprit[1], reason, detail))
+            _log.warning("skipped %s: %s", culprit.path, detail)
+            self._deliver(culprit.path, UnreadableFile(culprit.path, reason, detail))
         self._requeue(worker)
 
     def _on_death(self, worker: _Worker) -> None:
@@ -500,7 +541,7 @@ class ReadPool:
             self._failed_starts += 1
             _log.warning("a reading worker ended while starting (%s)", how)
         elif worker.sent:
-            _seq, path = worker.sent.popleft()
+            path = worker.sent.popleft().path
             _log.warning("skipped %s: the reading worker died (%s)", path, how)
             self._deliver(path, UnreadableFile(path, SkipReason.CRASHED,
                                                f"the reading process died ({how})"))
@@ -518,7 +559,7 @@ class ReadPool:
         try:
             while worker.conn.poll():
                 message = worker.conn.recv()
-                if message[0] == "done":
+                if message[0] in ("done", "page"):
                     self._on_message(worker, message)
         except (EOFError, OSError):
             pass

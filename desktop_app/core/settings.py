@@ -54,3 +54,6 @@ class LibrarySettings:
     read_seconds: float = 120.0  # one file's parse + chunk before its worker is killed
     read_memory_bytes: int = 1536 * 1024 * 1024  # a worker's resident memory on one file
     read_workers: int = 1  # reading outpaces embedding many times; the embedder has the CPUs
+    # Scanned PDF pages and images read by OCR in the reading workers (ingest/scans.py);
+    # a page's time budget is read_seconds, restarted at every page recognised.
+    ocr: bool = True

@@ -27,6 +27,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
@@ -105,6 +106,12 @@ def _progress_line(step: Progress) -> str:
                   eta=format_duration(step.eta))
     if step.stage == "index":
         return tr("index.index")
+    if step.stage == "ocr":
+        name = Path(step.item).name if step.item else ""
+        if not step.rate or step.rate <= 0:
+            return tr("index.ocr_start", done=step.done, total=step.total or 0, name=name)
+        return tr("index.ocr", done=step.done, total=step.total or 0, name=name,
+                  eta=format_duration(step.eta))
     name = step.item or ""
     if step.stage in ("download", "copy") and step.total:
         return tr("welcome.progress", name=name, done=format_bytes(step.done),

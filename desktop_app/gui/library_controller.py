@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, Signal
 from desktop_app.core.answer import Source
 from desktop_app.core.library import Library
 from desktop_app.core.preferences import Preferences
-from desktop_app.core.preview import preview
+from desktop_app.core.preview import PagePreview, TextPreview, preview
 from desktop_app.core.progress import Progress
 from desktop_app.core.settings import EmbedderSettings
 from desktop_app.core.store import StoreStatus
@@ -172,6 +172,12 @@ class LibraryController(QObject):
         self.preferences = replace(self.preferences, watch_folders=on)
         self._restart_watcher()
 
+    def set_ocr(self, on: bool) -> None:
+        """Scans are read (or not) from the next file the library reads."""
+        self.preferences = replace(self.preferences, ocr=on)
+        if self.library is not None:
+            self.library.settings = replace(self.library.settings, ocr=on)
+
     def refresh(self) -> None:
         if self.library is None:
             return
@@ -198,12 +204,21 @@ class LibraryController(QObject):
                    on_error=lambda exc: self.search_failed.emit(query, user_message(exc)))
 
     def load_preview(self, source: Source) -> None:
-        """The source's PDF page or its text around the passage, rendered or re-read on
-        a worker (from the file itself: no open library needed); ``preview_ready``
-        follows, or ``preview_failed``."""
-        background(preview, Path(source.path), source.text or source.snippet,
-                   page=source.page, start_char=source.start_char, end_char=source.end_char,
-                   location=source.location,
+        """The source's page (PDF or image) or its text around the passage, rendered or
+        re-read on a worker from the file itself (and, for a scan, the lines OCR saved,
+        when the library is open); ``preview_ready`` follows, or ``preview_failed``."""
+        library = self.library
+
+        def render() -> PagePreview | TextPreview:
+            # A scanned page's lines, as OCR saved them: the preview boxes the passage's.
+            lines = None if library is None or source.page is None \
+                else library.ocr_lines(source.path, source.page)
+            return preview(Path(source.path), source.text or source.snippet,
+                           page=source.page, start_char=source.start_char,
+                           end_char=source.end_char, location=source.location,
+                           ocr_lines=lines)
+
+        background(render,
                    on_result=lambda result: self.preview_ready.emit(source, result),
                    on_error=lambda exc: self.preview_failed.emit(source, user_message(exc)))
 

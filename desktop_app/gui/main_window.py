@@ -276,6 +276,7 @@ class MainWindow(QMainWindow):
         self._show_network()
         if changed_watch:
             self.library.set_watching(prefs.watch_folders)
+        self.library.set_ocr(prefs.ocr)
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, prefs.theme)

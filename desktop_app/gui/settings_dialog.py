@@ -134,6 +134,8 @@ class SettingsDialog(QDialog):
         self.language.setCurrentIndex(["system", "en", "zh_CN"].index(prefs.language))
         self.watch = QCheckBox(tr("library.watch"))
         self.watch.setChecked(prefs.watch_folders)
+        self.ocr = QCheckBox(tr("settings.ocr_enable"))
+        self.ocr.setChecked(prefs.ocr)
         self.mirror = QLineEdit(prefs.mirror)
         self.mirror.setPlaceholderText("https://huggingface.co")
 
@@ -181,6 +183,7 @@ class SettingsDialog(QDialog):
             ("settings.remote", remote_row, "settings.remote_help"),
             ("settings.dims", self.dims, "settings.dims_help"),
             ("library.watch", self.watch, "settings.watch_help"),
+            ("settings.ocr", self.ocr, "settings.ocr_help"),
             ("welcome.mirror", self.mirror, "settings.mirror_help"),
             ("settings.theme", self.theme, "settings.theme_help"),
             ("settings.language", self.language, "settings.language_help"),
@@ -211,6 +214,7 @@ class SettingsDialog(QDialog):
             theme=self.theme.currentData(),
             language=self.language.currentData(),
             watch_folders=self.watch.isChecked(),
+            ocr=self.ocr.isChecked(),
             mirror=self.mirror.text().strip(),
             remote_llm_enabled=self.remote_enabled.isChecked(),
             remote_llm_url=self.remote_url.text().strip(),

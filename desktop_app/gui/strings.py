@@ -83,6 +83,8 @@ EN: dict[str, str] = {
     "library.model_wait": "Adding documents waits for the search model.",
     # indexing progress
     "index.scan": "Reading files: {done} of {total}",
+    "index.ocr_start": "Recognising page {done} of {total} · {name}",
+    "index.ocr": "Recognising page {done} of {total} · {name} · {eta} left",
     "index.scan_unknown": "Looking for files…",
     "index.scan_so_far": "Reading files: {done} so far",
     "index.both": "{scan} · {embed}",
@@ -218,6 +220,11 @@ EN: dict[str, str] = {
     "settings.language_help": "The language of Kura's window. Applies after a restart.",
     "settings.language.system": "Follow the system",
     "settings.watch_help": "Re-index files when they change while Kura is open.",
+    "settings.ocr": "Scanned documents",
+    "settings.ocr_enable": "Read the text of scans and images (OCR)",
+    "settings.ocr_help": "Scanned PDF pages and pictures of documents are read on this "
+                         "computer, in Chinese and English. It is slow: a few seconds a "
+                         "page. Applies to the next files Kura reads.",
     "settings.mirror_help": "Where model files are downloaded from (empty: Hugging Face).",
     "settings.remote": "Answer server",
     "settings.remote_enable": "Write answers on another computer on my network",
@@ -279,6 +286,10 @@ EN: dict[str, str] = {
     "skip.suspicious": "The file claims to unpack to far more data than a document holds; "
                        "Kura did not open it.",
     "skip.not_prose": "The file holds no readable text, only encoded or machine-made data.",
+    "skip.scanned": "The file is a scanned image; Kura reads scans only with OCR turned on "
+                    "(Settings).",
+    "skip.ocr_unsure": "Kura read this scan but is not sure of any of its text (too blurred, "
+                       "handwritten or not text).",
     # what a person calls a file of each format (the formats table's nouns)
     "format.file": "file",
     "format.pdf": "PDF",
@@ -286,6 +297,7 @@ EN: dict[str, str] = {
     "format.pptx": "PowerPoint presentation",
     "format.xlsx": "Excel workbook",
     "format.epub": "e-book",
+    "format.image": "image",
     # errors: desktop_app.core.errors.KuraError.code; {detail} is the core's message
     "error.unexpected": "Something unexpected went wrong ({kind}); the details are in "
                         "Kura's log.",
@@ -375,6 +387,8 @@ ZH: dict[str, str] = {
     "library.opening": "正在打开资料库…",
     "library.model_wait": "添加文档需要先下载搜索模型。",
     "index.scan": "正在读取文件：{done} / {total}",
+    "index.ocr_start": "正在识别第 {done} / {total} 页 · {name}",
+    "index.ocr": "正在识别第 {done} / {total} 页 · {name} · 还剩 {eta}",
     "index.scan_unknown": "正在查找文件…",
     "index.scan_so_far": "正在读取文件：已读 {done} 个",
     "index.both": "{scan} · {embed}",
@@ -494,6 +508,10 @@ ZH: dict[str, str] = {
     "settings.language_help": "Kura 窗口使用的语言。重启后生效。",
     "settings.language.system": "跟随系统",
     "settings.watch_help": "Kura 打开时，文件一有变化就重新索引。",
+    "settings.ocr": "扫描文档",
+    "settings.ocr_enable": "识别扫描件和图片中的文字（OCR）",
+    "settings.ocr_help": "在本机识别扫描的 PDF 页面和文档照片，支持中文和英文。"
+                         "速度较慢：每页几秒。对 Kura 之后读取的文件生效。",
     "settings.mirror_help": "模型文件的下载地址（留空：Hugging Face）。",
     "settings.remote": "回答服务器",
     "settings.remote_enable": "由我网络中的另一台电脑生成回答",
@@ -547,12 +565,16 @@ ZH: dict[str, str] = {
     "skip.crashed": "读取此文件时读取程序崩溃了，文件可能已损坏。",
     "skip.suspicious": "此文件声称解压后的数据量远超任何文档，Kura 没有打开它。",
     "skip.not_prose": "此文件中没有可读的文字，只有编码或机器生成的数据。",
+    "skip.scanned": "这是扫描图像；只有在设置中打开文字识别（OCR）后，Kura 才会读取扫描件。",
+    "skip.ocr_unsure": "Kura 识别了这份扫描件，但对其中的文字都没有把握"
+                       "（太模糊、手写或不是文字）。",
     "format.file": "文件",
     "format.pdf": "PDF 文件",
     "format.docx": "Word 文档",
     "format.pptx": "PowerPoint 演示文稿",
     "format.xlsx": "Excel 工作簿",
     "format.epub": "电子书",
+    "format.image": "图像",
     "error.unexpected": "发生了意外错误（{kind}），详细信息已写入 Kura 的日志。",
     "error.os": "无法读写文件：{detail}",
     "error.general": "Kura 无法完成此操作：{detail}",

@@ -104,7 +104,7 @@ def test_adding_a_missing_folder_is_a_clear_error(cli_env: dict[str, str],
 # -- kura status --documents ---------------------------------------------------------
 
 DOC_KEYS = {"collection", "path", "state", "reason", "message", "chunks", "read_at",
-            "embedded_at"}
+            "embedded_at", "ocr"}
 
 
 def _stored_library(root: Path) -> dict[str, Path]:
@@ -335,3 +335,35 @@ def test_ctrl_c_ends_watch_with_0_unless_a_sync_was_running(
     result = CliRunner().invoke(cli, ["watch", "--json"])
     assert result.exit_code == code
     assert ("Stopped; run the same command again to resume." in result.stderr) == bool(code)
+
+
+def test_scans_are_found_by_kura_search_and_listed_with_their_ocr(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    """The issue's check, through the command line: scans added, then found by a Chinese
+    query; ``--no-ocr`` skips them with the reason; ``status --documents`` names OCR."""
+    from tests.support.scans import CHINESE, ENGLISH, render_pages, save_pdf, save_png
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    save_pdf(render_pages(ENGLISH[1:2], dpi=300, max_lines=6)
+             + render_pages(CHINESE[2:3], dpi=300, max_lines=6), folder / "memo.pdf")
+    save_png(render_pages(CHINESE[:1], dpi=200, max_lines=6)[0], folder / "notice.png")
+
+    skipped = kura("add", str(folder), "--no-ocr", "--json", env=cli_env)
+    assert skipped.returncode == 0, skipped.stderr
+    docs = json.loads(kura("status", "--documents", "--json", env=cli_env).stdout)
+    assert {d["state"] for d in docs} == {"skipped"} and {d["reason"] for d in docs} == {
+        "scanned"}
+
+    added = kura("sync", "--json", env=cli_env)
+    assert added.returncode == 0, added.stderr
+    found = kura("search", "报销申请要在多少天内提交?", "--json", env=cli_env)
+    assert found.returncode == 0, found.stderr
+    top = json.loads(found.stdout)["results"][0]
+    assert top["path"].endswith("memo.pdf") and top["page"] == 2
+    docs = {Path(d["path"]).name: d for d in
+            json.loads(kura("status", "--documents", "--json", env=cli_env).stdout)}
+    assert docs["memo.pdf"]["ocr"]["pages"] == 2
+    assert docs["memo.pdf"]["ocr"]["confidence"] > 0.9
+    text = kura("status", "--documents", env=cli_env).stdout
+    assert "2 pages" in text and "notice.png" in text

@@ -22,9 +22,12 @@ import pytest
 from desktop_app.core.chunking import ChunkerSpec
 from desktop_app.core.errors import KuraError
 from desktop_app.core.ingest import SkipReason, UnreadableFile
+from desktop_app.core.ocr.page import OcrLine, OcrPage
+from desktop_app.core.ocr.recognised import RecognisedPage
 from desktop_app.core.reading import FileRead, ReadBudget, ReadPool, read_in_process
 from tests.support.hostile_files import (
     HOSTILE_READER,
+    SCAN_PAGES,
     order,
     started,
     tiny_tokenizer_json,
@@ -258,3 +261,47 @@ def test_workers_end_with_a_killed_parent(tmp_path: Path) -> None:
         for worker in workers:  # only if the test failed
             with contextlib.suppress(psutil.Error):
                 worker.kill()
+
+
+def test_a_long_scan_gets_its_time_budget_per_page_and_reports_each(
+        tmp_path: Path, spec: ChunkerSpec, no_leftover_workers: None) -> None:
+    """Five pages of 1.2 s each: twice the 3 s budget in all, never a page over it. Each
+    page is news as soon as it is read, in order, before the file is done."""
+    scan = order(tmp_path / "scan.txt", "pages", 1.2)
+    with ReadPool(spec, budget=BUDGET, max_file_bytes=MB, reader=HOSTILE_READER) as pool:
+        pool.submit(scan)
+        first_news: list[int] = []
+        while not first_news:
+            assert not pool.poll(0.2), "the file finished before any page was news"
+            first_news = [news.page.page for _path, news in pool.pages()]
+        results = drain(pool, 1, wait=60)
+        later = [news.page.page for _path, news in pool.pages()]
+    assert isinstance(results[scan], FileRead), results[scan]
+    assert first_news + later == list(range(1, SCAN_PAGES + 1))
+
+
+def test_pages_recognised_before_are_not_recognised_again(
+        tmp_path: Path, spec: ChunkerSpec, no_leftover_workers: None) -> None:
+    scan = order(tmp_path / "scan.txt", "pages", 0.05)
+    saved = {n: RecognisedPage(n, "stand-in", OcrPage((OcrLine(f"saved {n}", (0, 0, 1, 1),
+                                                               0.9),), 0, 8, 8), 1.0)
+             for n in (1, 2)}
+    with ReadPool(spec, budget=BUDGET, max_file_bytes=MB, reader=HOSTILE_READER) as pool:
+        pool.submit(scan, known=saved)
+        drain(pool, 1, wait=60)
+        news = [news for _path, news in pool.pages()]
+    assert [(n.page.page, n.reused) for n in news] == [
+        (1, True), (2, True), (3, False), (4, False), (5, False)]
+    assert news[0].page == saved[1]
+    assert news[2].page.result.lines[0].text == "Recognised words number 1."  # OCR'd: 3 on
+
+
+def test_with_ocr_off_the_workers_recognise_nothing(
+        tmp_path: Path, spec: ChunkerSpec, no_leftover_workers: None) -> None:
+    scan = order(tmp_path / "scan.txt", "pages", 0.05)
+    with ReadPool(spec, budget=BUDGET, max_file_bytes=MB, reader=HOSTILE_READER,
+                  ocr=False) as pool:
+        pool.submit(scan)
+        results = drain(pool, 1, wait=60)
+        assert pool.pages() == []
+    assert isinstance(results[scan], FileRead)

@@ -377,6 +377,43 @@ def test_a_pdf_citation_shows_its_page_with_the_passage_highlighted(
     close_window(window)
 
 
+@pytest.mark.slow
+def test_a_scanned_page_citation_shows_the_scan_with_its_recognised_lines_highlighted(
+    qtbot: QtBot, models: None, drop_into: list[list[str]], tmp_path: Path
+) -> None:
+    """A PDF of page images only: OCR reads it while it is indexed; the answer's citation
+    opens the scan with boxes on the lines the passage was read from."""
+    from desktop_app.core.preview import PagePreview
+    from tests.support.scans import render_pages, save_pdf
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    pages = render_pages(["第一章 总则。本手册适用于全体员工，请在入职第一周读完。"],
+                         dpi=200, max_lines=3)
+    pages += render_pages(["如忘记密码，请使用自助重置门户重置密码。"
+                           "重置后请立即登录并修改安全问题。"], dpi=200, max_lines=3)
+    save_pdf(pages, folder / "扫描手册.pdf")
+    window = open_window(qtbot)
+    drop(window, folder)
+    wait_indexed(qtbot, window, 1)
+    ask(qtbot, window, "忘记密码怎么重置?")
+    card = window.chat_panel.answer_cards()[-1]
+    assert not card.declined
+    assert card.passages[0].page == 2
+    with qtbot.waitSignal(window.preview.shown, timeout=30_000) as shown:
+        card.body.anchorClicked.emit(QUrl("cite:1"))
+    page = shown.args[0]
+    assert isinstance(page, PagePreview) and page.page == 2
+    assert page.highlights, "the recognised lines of the passage are marked"
+    # The boxes sit where the text was drawn: the upper part of the page, inside it.
+    drawn = pages[1].lines
+    for x, y, w, h in page.highlights:
+        assert x >= 0 and y >= 0 and x + w <= page.width and y + h <= page.height
+        assert any(abs(y / page.height - line.box[1]) < 0.03 for line in drawn)
+    assert window.preview.where.text() == "Page 2 of 2"
+    close_window(window)
+
+
 def test_folders_dropped_on_the_question_box_go_to_the_library(
     qtbot: QtBot, models: None, drop_into: list[list[str]], tmp_path: Path
 ) -> None:

@@ -19,6 +19,8 @@ import zlib
 from pathlib import Path
 
 from desktop_app.core.chunking import Chunker
+from desktop_app.core.ingest import scans
+from desktop_app.core.ocr.page import OcrLine, OcrPage
 from desktop_app.core.reading import FileRead, read_in_process
 
 HOSTILE_READER = "tests.support.hostile_files:misbehaving_read"
@@ -32,7 +34,9 @@ def order(path: Path, action: str, amount: float = 0) -> Path:
     "sleep" (seconds); "allocate" (bytes, touched, then wait for ever); "use" (bytes,
     touched, freed, then read); "leak" (bytes kept for the worker's life, then read);
     "reserve" (bytes allocated at once and never touched: no resident memory, only
-    address space); "segfault"; "exit" (exit code).
+    address space); "segfault"; "exit" (exit code); "pages" (a scan of 5 pages through
+    ``scans.recognise``, each taking ``amount`` seconds of a stand-in engine: the pool's
+    per-page news and budget, without the OCR models).
 
     ``started(path)`` exists once the worker has begun obeying.
     """
@@ -73,6 +77,36 @@ def _obey(action: str, amount: float) -> None:
         ctypes.string_at(0)  # a real invalid read in native code, as PDFium's would be
     elif action == "exit":
         os._exit(int(amount))
+    elif action == "pages":
+        _scan_pages(SCAN_PAGES, amount)
+
+
+SCAN_PAGES = 5
+
+
+class SlowStandInEngine:
+    """Stands in for ``OcrEngine`` where only the time a page takes matters (the real
+    engine is tested in tests/core/test_ocr.py): each page "reads" as its own number."""
+
+    engine_id = "stand-in"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.pages = 0
+
+    def read(self, image: object) -> OcrPage:
+        time.sleep(self.seconds)
+        self.pages += 1
+        return OcrPage((OcrLine(f"Recognised words number {self.pages}.",
+                                (0.1, 0.1, 0.9, 0.2), 0.95),), 0, 8, 8)
+
+
+def _scan_pages(count: int, seconds: float) -> None:
+    from PIL import Image
+
+    scans._engine = SlowStandInEngine(seconds)  # type: ignore[assignment]
+    for number in range(1, count + 1):
+        scans.recognise(number, count, lambda: Image.new("L", (8, 8), 255))
 
 
 # -- ZIP containers ------------------------------------------------------------------

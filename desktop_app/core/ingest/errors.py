@@ -31,6 +31,10 @@ class SkipReason(StrEnum):
     CRASHED = "crashed"
     SUSPICIOUS = "suspicious"
     NOT_PROSE = "not_prose"
+    # A scan (a PDF of page images, a photo of a page) while OCR is off, and a scan OCR
+    # read without being sure of any of its text (ingest/scans.py).
+    SCANNED = "scanned"
+    OCR_UNSURE = "ocr_unsure"
 
 
 # Old binary Office formats: a hint how to make them readable beats a bare "cannot".
@@ -70,6 +74,10 @@ SENTENCES = {
     "suspicious": "The file claims to unpack to far more data than a document holds; "
                   "Kura did not open it.",
     "not_prose": "The file holds no readable text, only encoded or machine-made data.",
+    "scanned": "The file is a scanned image; Kura reads scans only with OCR turned on "
+               "(Settings).",
+    "ocr_unsure": "Kura read this scan but is not sure of any of its text (too blurred, "
+                  "handwritten or not text).",
 }
 
 
@@ -123,7 +131,8 @@ def skip_wording(reason: SkipReason, path: Path, *, limit: int | None = None,
     if reason in (SkipReason.PERMISSION_DENIED, SkipReason.VANISHED):
         return SkipWording(f"{reason}_folder" if folder else str(reason))
     if reason in (SkipReason.BINARY, SkipReason.TOO_SLOW, SkipReason.TOO_MUCH_MEMORY,
-                  SkipReason.CRASHED, SkipReason.SUSPICIOUS, SkipReason.NOT_PROSE):
+                  SkipReason.CRASHED, SkipReason.SUSPICIOUS, SkipReason.NOT_PROSE,
+                  SkipReason.SCANNED, SkipReason.OCR_UNSURE):
         return SkipWording(str(reason))
     raise AssertionError(reason)  # pragma: no cover - every member is handled above
 

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from desktop_app.core.ingest import (
     epub_reader,
     html_reader,
+    image_reader,
     pdf_reader,
     sheet_reader,
     slides_reader,
@@ -42,6 +43,7 @@ class Kind(StrEnum):
     TEXT = "text"
     CSV = "csv"
     CODE = "code"
+    IMAGE = "image"
 
 
 class Library(NamedTuple):
@@ -117,6 +119,10 @@ FORMATS = FormatTable([
            names=("readme", "license", "licence", "changelog", "authors", "contributors",
                   "notice", "todo")),
     Format(Kind.CSV, ("csv", "tsv"), text_reader.read_csv, None, (_CHARSET_NORMALIZER,)),
+    # Photos and scans of pages: read by OCR (ingest/scans.py), when it is on.
+    Format(Kind.IMAGE, ("png", "jpg", "jpeg", "tif", "tiff", "webp", "bmp"),
+           image_reader.read, "image", (Library("Pillow", "PIL"), Library("rapidocr", "rapidocr"),
+                                        Library("opencv-python-headless", "cv2"))),
     # Source code and configuration: read as one verbatim section.
     Format(Kind.CODE, (
         "py", "pyi", "pyw", "js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx", "java", "c",

@@ -1,18 +1,28 @@
 """PDF text, page by page, through PDFium (pypdfium2).
 
-Each page is its own section so an answer can cite "page 3". Pages without text are
-dropped; if none has text the PDF is most likely a scan, and the user is told so.
+Each page is its own section so an answer can cite "page 3". A page whose text layer is
+empty or a few stray characters but which holds an image is a scan: it is rendered and
+read by OCR (``scans.recognise``), when OCR is on; pages with real text keep PDFium's.
+Pages with neither are dropped; if no page has text and OCR is off, the user is told the
+PDF is most likely a scan.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+if TYPE_CHECKING:
+    from PIL import Image
+
+from desktop_app.core.ingest import scans
 from desktop_app.core.ingest.decoding import clean_lines
 from desktop_app.core.ingest.document import ParsedDocument, Section
 from desktop_app.core.ingest.errors import SkipReason, UnreadableFile
@@ -25,19 +35,34 @@ _PDFIUM = threading.Lock()
 _JUNK = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\ufffe\uffff]")
 
 
+# Scans are rendered at this resolution for OCR: what the recognizer needs for body text
+# (benchmarks/ocr.py), and an A4 page stays a ~25 MB bitmap.
+OCR_DPI = 200
+SCAN_DPI_RANGE = (150, 400)  # a scan at a resolution in here is read at its own
+MAX_OCR_SIDE = 6000  # pixels
+
+
 def read(path: Path) -> ParsedDocument:
     with _PDFIUM:
         pdf = _open(path)
         try:
             title = _title(pdf)
-            sections, failed = _pages(pdf)
+            pages = _pages(pdf)
         finally:
             pdf.close()
-    if not sections and failed:
-        raise UnreadableFile(path, SkipReason.CORRUPT, f"{failed} page(s) could not be read")
-    if not sections:
+    if not pages.sections and pages.failed:
+        raise UnreadableFile(path, SkipReason.CORRUPT,
+                             f"{pages.failed} page(s) could not be read")
+    if not pages.sections and pages.scanned and not pages.recognised:
+        raise UnreadableFile(path, SkipReason.SCANNED,
+                             f"{pages.scanned} scanned page(s); OCR is off")
+    if not pages.sections and pages.recognised:
+        raise UnreadableFile(path, SkipReason.OCR_UNSURE,
+                             f"OCR found no text it is sure of on {pages.recognised} "
+                             f"scanned page(s)")
+    if not pages.sections:
         raise UnreadableFile(path, SkipReason.EMPTY, "no text on any page")
-    return ParsedDocument(path=path, kind="pdf", title=title, sections=sections)
+    return ParsedDocument(path=path, kind="pdf", title=title, sections=pages.sections)
 
 
 def _open(path: Path) -> pdfium.PdfDocument:
@@ -84,19 +109,84 @@ def useful_title(title: str) -> str | None:
     return title
 
 
-def _pages(pdf: pdfium.PdfDocument) -> tuple[list[Section], int]:
-    sections: list[Section] = []
-    failed = 0
-    for index in range(len(pdf)):
+@dataclass
+class _Pages:
+    sections: list[Section] = field(default_factory=list)
+    failed: int = 0  # pages PDFium could not read
+    scanned: int = 0  # pages that are images without a text layer
+    recognised: int = 0  # of those, read by OCR
+
+
+def _pages(pdf: pdfium.PdfDocument) -> _Pages:
+    out = _Pages()
+    count = len(pdf)
+    for index in range(count):
+        number = index + 1
         try:
             text = _page_text(pdf, index)
+            scanned = len("".join(text.split())) < scans.THIN_TEXT_CHARS \
+                and _has_image(pdf, index)
         except pdfium.PdfiumError:
-            failed += 1  # one broken page should not cost the reader the other 300
+            out.failed += 1  # one broken page should not cost the reader the other 300
             continue
+        if scanned:
+            out.scanned += 1
+            recognised = scans.recognise(number, count, partial(_render, pdf, index))
+            if recognised is not None:
+                out.recognised += 1
+                section = scans.page_section(recognised, f"page {number}")
+                if section is not None:
+                    out.sections.append(section)
+                continue
         if text:
-            number = index + 1
-            sections.append(Section(text=text, location=f"page {number}", page=number))
-    return sections, failed
+            out.sections.append(Section(text=text, location=f"page {number}", page=number))
+    return out
+
+
+def _has_image(pdf: pdfium.PdfDocument, index: int) -> bool:
+    page = pdf[index]
+    try:
+        return next(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2),
+                    None) is not None
+    finally:
+        page.close()
+
+
+def _render(pdf: pdfium.PdfDocument, index: int) -> Image.Image:
+    """The page as OCR reads it. A scan is rendered at its own image's resolution when
+    that is within reason (resampling a scan to another size blurs the gaps between
+    words: "filed within 30" read as "filed within30" at 200 dpi from a 200 dpi scan), at
+    ``OCR_DPI`` otherwise; without PDFium's image smoothing, which blurs them too."""
+    page = pdf[index]
+    try:
+        width, height = page.get_size()
+        dpi = _scan_dpi(page, width) or OCR_DPI
+        # A poster-sized page is rendered smaller rather than as a gigabyte bitmap.
+        scale = min(dpi / 72, MAX_OCR_SIDE / max(width, height, 1))
+        bitmap = page.render(scale=scale, grayscale=False, no_smoothimage=True)
+        try:
+            return bitmap.to_pil().convert("RGB")
+        finally:
+            bitmap.close()
+    finally:
+        page.close()
+
+
+def _scan_dpi(page: pdfium.PdfPage, width_pt: float) -> float | None:
+    """The resolution of the image that covers the page (a scan), if it is one OCR reads
+    well at (``SCAN_DPI_RANGE``); None otherwise."""
+    widest, dpi = 0.0, 0.0
+    for image in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+        try:
+            left, _bottom, right, _top = image.get_bounds()
+            px_width, _px_height = image.get_px_size()
+        except pdfium.PdfiumError:
+            continue
+        placed = right - left
+        if placed >= 0.8 * width_pt and placed > widest:
+            widest, dpi = placed, px_width * 72 / placed  # its dots per inch as placed
+    low, high = SCAN_DPI_RANGE
+    return dpi if low <= dpi <= high else None
 
 
 def _page_text(pdf: pdfium.PdfDocument, index: int) -> str:

@@ -3,7 +3,7 @@
 It holds collections, documents, chunks, an FTS5 keyword index and every vector; the
 hnswlib file (vector_index.py) is only a cache rebuilt from here. The API is split by
 concept into mixins (collections_repo, documents_repo, chunks_repo, vectors_repo,
-shingles_repo, status_repo) over the connection/transaction core in connections.py.
+shingles_repo, status_repo, ocr_repo) over the connection/transaction core in connections.py.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from desktop_app.core.store.chunks_repo import ChunksRepo
 from desktop_app.core.store.collections_repo import CollectionsRepo
 from desktop_app.core.store.documents_repo import DocumentsRepo
 from desktop_app.core.store.migrations import MIGRATIONS, migrate, schema_version
+from desktop_app.core.store.ocr_repo import OcrRepo
 from desktop_app.core.store.shingles_repo import ShinglesRepo, refingerprint_if_needed
 from desktop_app.core.store.status_repo import StatusRepo
 from desktop_app.core.store.vectors_repo import VectorsRepo
 
 
 class Database(CollectionsRepo, DocumentsRepo, ChunksRepo, VectorsRepo, ShinglesRepo,
-               StatusRepo):
+               StatusRepo, OcrRepo):
     """Open (creating and migrating if needed) the library database at ``path``.
 
     Thread-safe: call it from any worker thread. Use as a context manager or ``close()``.

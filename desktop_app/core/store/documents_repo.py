@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from desktop_app.core.store import fts
 from desktop_app.core.store.connections import StoreBase
+from desktop_app.core.store.ocr_repo import summaries as ocr_summaries
 from desktop_app.core.store.rows import (
     STATUSES,
     Document,
@@ -109,13 +110,15 @@ class DocumentsRepo(StoreBase):
             rows = conn.execute(sql + " ORDER BY collection_id, path", args).fetchall()
         return [document_from_row(r) for r in rows]
 
-    def document_infos(self, collection_id: int | None = None) -> list[DocumentInfo]:
+    def document_infos(self, collection_id: int | None = None,
+                       ocr_low_below: float = 0.0) -> list[DocumentInfo]:
         """Every document (of one collection, or all) with its collection's name, its
-        state, chunk count and times, by collection name then path (one snapshot)."""
+        state, chunk count and times, and what OCR did (its pages under ``ocr_low_below``
+        listed), by collection name then path (one snapshot)."""
         sql = (
             "SELECT c.name, d.path, d.status, d.skip_reason, d.skip_message, "
             "(SELECT count(*) FROM chunks ch WHERE ch.document_id = d.id), "
-            "d.read_at, d.embedded_at, d.collection_id "
+            "d.read_at, d.embedded_at, d.collection_id, d.content_hash "
             "FROM documents d JOIN collections c ON c.id = d.collection_id"
         )
         args: list[object] = []
@@ -127,11 +130,14 @@ class DocumentsRepo(StoreBase):
             folders: dict[int, list[str]] = {}
             for cid, folder in conn.execute("SELECT collection_id, path FROM collection_folders"):
                 folders.setdefault(cid, []).append(folder)
+            ocr = ocr_summaries(conn, (row[-1] for row in rows if row[-1]), ocr_low_below)
         return [
             DocumentInfo(collection=name, path=path, folder=_folder_of(path, folders.get(cid, [])),
                          state=state, reason=reason, message=message, chunks=n,
-                         read_at=read_at, embedded_at=embedded_at)
-            for name, path, state, reason, message, n, read_at, embedded_at, cid in rows
+                         read_at=read_at, embedded_at=embedded_at,
+                         ocr=ocr.get(content_hash) if content_hash else None)
+            for name, path, state, reason, message, n, read_at, embedded_at, cid, content_hash
+            in rows
         ]
 
     def replace_document(

@@ -144,7 +144,37 @@ def _v3_chunk_shingles(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX chunk_shingles_by_hash ON chunk_shingles(hash)")
 
 
-MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_document_times, _v3_chunk_shingles)
+def _v4_ocr_pages(conn: sqlite3.Connection) -> None:
+    """What OCR read on each scanned page (store/ocr_repo.py): the lines with their boxes,
+    for the preview to highlight, and so that no page is recognised twice (a killed
+    scan resumes at its first page not saved; the same scan elsewhere is not read again).
+
+    Keyed by the file's content hash, not its document row: pages are saved one by one
+    while the file is read, before the document row holds its chunks, and a copy of the
+    scan in another folder shares them. ``engine`` names the OCR engine and its models:
+    another one's results are not reused.
+    """
+    conn.execute(
+        """
+        CREATE TABLE ocr_pages (
+            content_hash TEXT NOT NULL,
+            page INTEGER NOT NULL,
+            engine TEXT NOT NULL,
+            rotation INTEGER NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            confidence REAL NOT NULL,
+            lines TEXT NOT NULL,
+            seconds REAL NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (content_hash, engine, page)
+        ) WITHOUT ROWID
+        """
+    )
+
+
+MIGRATIONS: Sequence[Migration] = (_v1_initial, _v2_document_times, _v3_chunk_shingles,
+                                   _v4_ocr_pages)
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

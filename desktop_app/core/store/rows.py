@@ -118,6 +118,15 @@ class SkippedFile:
 
 
 @dataclass(frozen=True, slots=True)
+class OcrSummary:
+    """What OCR did for one document: for ``kura status --documents``."""
+
+    pages: int
+    confidence: float  # mean over its pages, weighted by their text's length
+    low_pages: tuple[int, ...]  # pages left out of the index: OCR was not sure of them
+
+
+@dataclass(frozen=True)
 class DocumentInfo:
     """One document as ``kura status --documents`` and the Documents dialog list it."""
 
@@ -130,6 +139,7 @@ class DocumentInfo:
     chunks: int
     read_at: float | None  # unix seconds
     embedded_at: float | None
+    ocr: OcrSummary | None = None  # None: no page of it was read by OCR
 
     @property
     def relative_path(self) -> str:

@@ -93,4 +93,4 @@ def test_reasons_are_strings_for_storage() -> None:
     assert {r.name for r in SkipReason} == {
         "ENCRYPTED", "CORRUPT", "UNSUPPORTED", "EMPTY", "TOO_LARGE", "PERMISSION_DENIED",
         "VANISHED", "BINARY", "TOO_SLOW", "TOO_MUCH_MEMORY", "CRASHED", "SUSPICIOUS",
-        "NOT_PROSE"}
+        "NOT_PROSE", "SCANNED", "OCR_UNSURE"}

@@ -49,7 +49,8 @@ def test_each_kind_has_one_row_and_each_extension_one_kind() -> None:
 def test_stored_kinds_keep_their_values() -> None:
     """``documents.kind`` holds these strings: renaming one would orphan stored rows."""
     assert {kind.value for kind in Kind} == {
-        "pdf", "docx", "pptx", "xlsx", "epub", "html", "markdown", "rst", "text", "csv", "code"}
+        "pdf", "docx", "pptx", "xlsx", "epub", "html", "markdown", "rst", "text", "csv", "code",
+        "image"}
 
 
 def test_every_rows_libraries_import() -> None:
