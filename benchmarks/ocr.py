@@ -7,6 +7,9 @@ defaults: the same three models) as the reference, measured in the same run.
     python benchmarks/ocr.py --threads 2       # onnxruntime threads per model (default 1,
                                                # what an ingest worker process gets)
     python benchmarks/ocr.py --no-reference    # Kura's engine only
+    python benchmarks/ocr.py --ingest          # instead: a 10-page scan added alone, and a
+                                               # folder where a tenth of the PDFs are scans
+                                               # (benchmarks/ocr_ingest.py)
 
 Pages: full A4 pages (about 40 lines of 11 pt text) of the English and Chinese texts of
 ``tests/support/scans.py``, laid out as one long document per language, so every page
@@ -145,7 +148,14 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=3, help="pages per cell (default 3)")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
     parser.add_argument("--no-reference", action="store_true", help="Kura's engine only")
+    parser.add_argument("--ingest", action="store_true",
+                        help="instead: what OCR costs a library (benchmarks/ocr_ingest.py)")
     args = parser.parse_args()
+    if args.ingest:
+        from benchmarks.ocr_ingest import main as ingest
+
+        ingest()
+        return
     engines = ENGINES[:1] if args.no_reference else ENGINES
 
     context = multiprocessing.get_context("spawn")

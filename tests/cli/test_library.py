@@ -341,13 +341,25 @@ def test_scans_are_found_by_kura_search_and_listed_with_their_ocr(
         cli_env: dict[str, str], tmp_path: Path) -> None:
     """The issue's check, through the command line: scans added, then found by a Chinese
     query; ``--no-ocr`` skips them with the reason; ``status --documents`` names OCR."""
-    from tests.support.scans import CHINESE, ENGLISH, render_pages, save_pdf, save_png
+    from tests.support.scans import (
+        CHINESE,
+        ENGLISH,
+        render_pages,
+        save_pdf,
+        save_png,
+        save_tiff,
+    )
 
     folder = tmp_path / "scans"
     folder.mkdir()
     save_pdf(render_pages(ENGLISH[1:2], dpi=300, max_lines=6)
              + render_pages(CHINESE[2:3], dpi=300, max_lines=6), folder / "memo.pdf")
     save_png(render_pages(CHINESE[:1], dpi=200, max_lines=6)[0], folder / "notice.png")
+    # scanned sideways and a little crooked, with scanner noise, as a two-page TIFF
+    save_tiff(render_pages(ENGLISH[2:3], dpi=200, max_lines=5, rotation=90, skew=2.0,
+                           noise=True)
+              + render_pages(CHINESE[1:2], dpi=200, max_lines=5, rotation=270, skew=-2.0,
+                             noise=True), folder / "sideways.tiff")
 
     skipped = kura("add", str(folder), "--no-ocr", "--json", env=cli_env)
     assert skipped.returncode == 0, skipped.stderr
@@ -361,6 +373,9 @@ def test_scans_are_found_by_kura_search_and_listed_with_their_ocr(
     assert found.returncode == 0, found.stderr
     top = json.loads(found.stdout)["results"][0]
     assert top["path"].endswith("memo.pdf") and top["page"] == 2
+    sideways = json.loads(kura("search", "北楼供暖检修", "--json", env=cli_env).stdout)
+    assert sideways["results"][0]["path"].endswith("sideways.tiff")
+    assert sideways["results"][0]["page"] == 2
     docs = {Path(d["path"]).name: d for d in
             json.loads(kura("status", "--documents", "--json", env=cli_env).stdout)}
     assert docs["memo.pdf"]["ocr"]["pages"] == 2
