@@ -33,6 +33,7 @@ import numpy as np
 
 from desktop_app.core.errors import KuraError, ModelFileError
 from desktop_app.core.fileio import sha256_file
+from desktop_app.core.onnx_session import cpu_session_options
 from desktop_app.core.settings import MATRYOSHKA_DIMS, EmbedderSettings
 
 if TYPE_CHECKING:
@@ -518,17 +519,7 @@ def _load_session(graph: Path, threads: int, compute: str) -> tuple[Any, str]:
     "fp32" for a graph the int8 rewrite does not recognise (e.g. an fp32 export)."""
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = max(1, threads)
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3
-    # Idle pool threads sleep instead of spinning. On a busy machine (Kura's own reading
-    # workers, anything else) spinning threads steal the core the straggler of each
-    # parallel step needs: measured 1.25x (fp32) to 1.35x (int8) the tokens/s with one
-    # competing process, and no loss on an idle machine (benchmarks/embedder.py --busy 1).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options = cpu_session_options(threads)
     model: str | bytes = str(graph)
     if compute == "int8":
         try:

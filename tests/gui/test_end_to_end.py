@@ -84,6 +84,21 @@ def wait_indexed(qtbot: QtBot, window: MainWindow, collections: int) -> None:
     qtbot.waitUntil(done, timeout=300_000)
 
 
+def answer_and_open_first_citation(qtbot: QtBot, window: MainWindow, folder: Path,
+                                   question: str) -> object:
+    """Drop ``folder``, ask ``question`` (answered from page 2), click citation [1]: what
+    the preview shows."""
+    drop(window, folder)
+    wait_indexed(qtbot, window, 1)
+    ask(qtbot, window, question)
+    card = window.chat_panel.answer_cards()[-1]
+    assert not card.declined
+    assert card.passages[0].page == 2
+    with qtbot.waitSignal(window.preview.shown, timeout=30_000) as shown:
+        card.body.anchorClicked.emit(QUrl("cite:1"))
+    return shown.args[0]
+
+
 def corp_kb_folders() -> list[Path]:
     return sorted(p for p in CORP_KB.iterdir() if p.is_dir())
 
@@ -359,15 +374,7 @@ def test_a_pdf_citation_shows_its_page_with_the_passage_highlighted(
         "第二章 密码\n如忘记密码，请使用自助重置门户重置密码。\n重置后请立即登录并修改安全问题。",
     ], chinese=True)
     window = open_window(qtbot)
-    drop(window, folder)
-    wait_indexed(qtbot, window, 1)
-    ask(qtbot, window, "忘记密码怎么重置?")
-    card = window.chat_panel.answer_cards()[-1]
-    assert not card.declined
-    assert card.passages[0].page == 2
-    with qtbot.waitSignal(window.preview.shown, timeout=30_000) as shown:
-        card.body.anchorClicked.emit(QUrl("cite:1"))
-    page = shown.args[0]
+    page = answer_and_open_first_citation(qtbot, window, folder, "忘记密码怎么重置?")
     assert isinstance(page, PagePreview)
     assert page.page == 2 and page.page_count == 2
     assert page.highlights, "the passage is marked on the page"
@@ -394,15 +401,7 @@ def test_a_scanned_page_citation_shows_the_scan_with_its_recognised_lines_highli
                            "重置后请立即登录并修改安全问题。"], dpi=200, max_lines=3)
     save_pdf(pages, folder / "扫描手册.pdf")
     window = open_window(qtbot)
-    drop(window, folder)
-    wait_indexed(qtbot, window, 1)
-    ask(qtbot, window, "忘记密码怎么重置?")
-    card = window.chat_panel.answer_cards()[-1]
-    assert not card.declined
-    assert card.passages[0].page == 2
-    with qtbot.waitSignal(window.preview.shown, timeout=30_000) as shown:
-        card.body.anchorClicked.emit(QUrl("cite:1"))
-    page = shown.args[0]
+    page = answer_and_open_first_citation(qtbot, window, folder, "忘记密码怎么重置?")
     assert isinstance(page, PagePreview) and page.page == 2
     assert page.highlights, "the recognised lines of the passage are marked"
     # The boxes sit where the text was drawn: the upper part of the page, inside it.

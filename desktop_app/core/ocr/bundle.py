@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.core.errors import ModelFileError
+from desktop_app.core.onnx_session import cpu_session_options
 
 _log = logging.getLogger("kura.ocr")
 
@@ -128,18 +129,9 @@ def load_sessions(threads: int) -> Sessions:
 def _session(path: Path, threads: int) -> Any:
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = max(1, threads)
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3
-    # The detector sees a different input size on every page: an arena would keep the
-    # largest page's buffers for the worker's life (rapidocr turns it off too).
-    options.enable_cpu_mem_arena = False
-    # Idle pool threads sleep instead of spinning: the cores are shared with Kura's other
-    # workers (see embedder._load_session).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # The detector sees a different input size on every page: no arena (rapidocr turns it
+    # off too).
+    options = cpu_session_options(threads, memory_arena=False)
     try:
         return ort.InferenceSession(str(path), sess_options=options,
                                     providers=["CPUExecutionProvider"])
