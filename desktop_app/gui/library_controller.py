@@ -173,10 +173,14 @@ class LibraryController(QObject):
         self._restart_watcher()
 
     def set_ocr(self, on: bool) -> None:
-        """Scans are read (or not) from the next file the library reads."""
+        """Scans are read (or not) from the next file the library reads; turned on, the
+        scans skipped while it was off are read now (a sync reads them again)."""
+        turned_on = on and not self.preferences.ocr
         self.preferences = replace(self.preferences, ocr=on)
         if self.library is not None:
             self.library.settings = replace(self.library.settings, ocr=on)
+            if turned_on and self._can_index:
+                self.sync()
 
     def refresh(self) -> None:
         if self.library is None:

@@ -141,6 +141,29 @@ def test_answer_settings_apply_to_the_next_question_without_a_restart(
             answerer.settings.decline_below) == (3, 640, 0.7)
 
 
+def test_reading_scans_can_be_turned_off_and_applies_to_the_next_files(
+        make_window, qtbot) -> None:
+    """Settings → Scanned documents: saved, and the open library reads the next files
+    with it (no restart); turned back on, a sync reads the scans skipped meanwhile."""
+    window = make_window()
+    with qtbot.waitSignal(window.library.opened, timeout=TIMEOUT):
+        window.library.open()
+    dialog = window.open_settings()
+    assert dialog.ocr.isChecked()
+    dialog.ocr.setChecked(False)
+    ok_button(dialog).click()
+    assert load_preferences().ocr is False
+    assert window.library.library is not None
+    assert window.library.library.settings.ocr is False
+    synced: list[str | None] = []
+    window.library.sync = lambda collection=None: synced.append(collection)  # type: ignore[method-assign]
+    window.library._can_index = True
+    dialog = window.open_settings()
+    dialog.ocr.setChecked(True)
+    ok_button(dialog).click()
+    assert window.library.library.settings.ocr is True and synced == [None]
+
+
 def test_the_sidebars_watch_switch_is_saved_like_the_settings_one(make_window, qtbot) -> None:
     """The same preference in two places: turning watching off in the sidebar must be
     remembered (settings.json) and shown by the settings dialog."""
