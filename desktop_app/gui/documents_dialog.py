@@ -29,7 +29,7 @@ from desktop_app.gui.translate import skip_text
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-FILE, STATE, PASSAGES, READ, EMBEDDED = range(5)
+FILE, STATE, PASSAGES, READ, EMBEDDED, OCR = range(6)
 _STATE_ORDER = {"embedded": 0, "parsed": 1, "skipped": 2}
 
 
@@ -37,6 +37,13 @@ def state_text(doc: DocumentInfo) -> str:
     if doc.state == "skipped":
         return tr("documents.state.skipped", reason=skip_text(doc.reason, doc.path, doc.message))
     return tr(f"documents.state.{doc.state}")
+
+
+def ocr_text(doc: DocumentInfo) -> str:
+    """What OCR read of it: pages and mean confidence; empty for a document with text."""
+    if doc.ocr is None:
+        return ""
+    return tr("documents.ocr", pages=doc.ocr.pages, confidence=f"{doc.ocr.confidence:.0%}")
 
 
 def time_text(timestamp: float | None) -> str:
@@ -59,10 +66,10 @@ class DocumentsDialog(QDialog):
         self.collection = collection
         self.setWindowTitle(tr("documents.title", name=collection))
         self.resize(860, 480)
-        self.model = QStandardItemModel(0, 5, self)
+        self.model = QStandardItemModel(0, 6, self)
         self.model.setHorizontalHeaderLabels([
             tr("documents.col.file"), tr("documents.col.state"), tr("documents.col.passages"),
-            tr("documents.col.read"), tr("documents.col.embedded"),
+            tr("documents.col.read"), tr("documents.col.embedded"), tr("documents.col.ocr"),
         ])
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
@@ -103,7 +110,11 @@ class DocumentsDialog(QDialog):
             passages.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             read = _item(time_text(doc.read_at), doc.read_at or 0.0)
             embedded = _item(time_text(doc.embedded_at), doc.embedded_at or 0.0)
-            self.model.appendRow([file, state, passages, read, embedded])
+            ocr = _item(ocr_text(doc), doc.ocr.confidence if doc.ocr else -1.0)
+            if doc.ocr is not None and doc.ocr.low_pages:
+                ocr.setToolTip(tr("documents.ocr_low",
+                                  pages=", ".join(map(str, doc.ocr.low_pages))))
+            self.model.appendRow([file, state, passages, read, embedded, ocr])
         counts = {s: sum(1 for d in documents if d.state == s) for s in _STATE_ORDER}
         self.summary.setText(tr("documents.summary", count=len(documents), **counts)
                              if documents else tr("documents.none"))

@@ -11,9 +11,11 @@ from pathlib import Path
 from PySide6.QtCore import QPoint, Qt
 
 from desktop_app.core.store import Database, DocumentInfo
+from desktop_app.core.store.rows import OcrSummary
 from desktop_app.gui.documents_dialog import (
     EMBEDDED,
     FILE,
+    OCR,
     PASSAGES,
     PATH_ROLE,
     STATE,
@@ -48,9 +50,9 @@ def test_every_document_with_its_state_passages_and_times(qtbot) -> None:
     assert dialog.windowTitle() == tr("documents.title", name="Docs")
     dialog.show_documents("Docs", ROWS)
     assert dialog.rows() == [  # by file name at first
-        ["broken.docx", f"Skipped: {DAMAGED}", "0", time_text(T0 + 90), "—"],
-        ["leave.md", "Indexed", "12", time_text(T0), time_text(T0 + 60)],
-        [VPN, "Read, waiting to be indexed", "9", time_text(T0 + 30), "—"],
+        ["broken.docx", f"Skipped: {DAMAGED}", "0", time_text(T0 + 90), "—", ""],
+        ["leave.md", "Indexed", "12", time_text(T0), time_text(T0 + 60), ""],
+        [VPN, "Read, waiting to be indexed", "9", time_text(T0 + 30), "—", ""],
     ]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", time_text(T0))
     assert dialog.summary.text() == "3 documents: 1 indexed, 1 waiting to be indexed, 1 skipped"
@@ -58,6 +60,15 @@ def test_every_document_with_its_state_passages_and_times(qtbot) -> None:
     assert first.data(PATH_ROLE) == "/d/broken.docx"
     assert first.data(Qt.ItemDataRole.ToolTipRole) == "/d/broken.docx"
     assert "corrupt" in dialog.proxy.index(0, STATE).data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_a_scan_shows_what_ocr_read_and_the_pages_it_left_out(qtbot) -> None:
+    scan = DocumentInfo("Docs", "/d/scan.pdf", "/d", "embedded", None, None, 7, T0, T0 + 9,
+                        OcrSummary(12, 0.934, (3, 7)))
+    dialog = dialog_for(qtbot, [scan])
+    assert dialog.rows()[0][OCR] == "12 pages · 93% sure"
+    tip = dialog.proxy.index(0, OCR).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip == "OCR was not sure of page(s) 3, 7: left out of search"
 
 
 def test_columns_sort_by_value_not_by_text(qtbot) -> None:
