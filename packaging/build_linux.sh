@@ -33,7 +33,10 @@ VERSION="$("$venv/bin/python" -c 'import desktop_app; print(desktop_app.__versio
 # carry -g; ~35 MB of the ~350.
 log "strip debug info"
 while IFS= read -r -d '' lib; do
-    if readelf -S "$lib" 2>/dev/null | grep -q '\.debug_info'; then strip --strip-debug "$lib"; fi
+    # Not "readelf | grep -q": under pipefail, grep leaving early fails readelf with
+    # SIGPIPE and the test with it, so some libraries kept their debug info.
+    sections="$(readelf -S "$lib" 2>/dev/null || true)"
+    if [[ $sections == *.debug_info* ]]; then strip --strip-debug "$lib"; fi
 done < <(find "$APP" -type f \( -name '*.so' -o -name '*.so.*' \) -print0)
 
 log "desktop integration files"

@@ -8,12 +8,18 @@ widgets app loads are kept: display platforms, platform themes (native file dial
 input methods (IBus and compose: Chinese and Japanese typing), the Wayland shell and
 decoration plugins, and SVG for icon themes. Qt's own translations go too: Kura does
 not install a QTranslator (its texts are in desktop_app/gui/strings.py).
+
+OCR (desktop_app/core/ocr/) needs rapidocr's three model files and the model catalogue
+its modules read when imported (``OCR_DATA``); OpenCV (the headless wheel: no Qt of its
+own), pyclipper and shapely come in through the analysis with their native libraries.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import PurePath
+
+from desktop_app.core.ocr.bundle import IMPORT_DATA, MODEL_FILES
 
 # QtNetwork only for QLocalServer/QLocalSocket: a second launch raises the first window.
 QT_MODULES_USED = ("QtCore", "QtGui", "QtNetwork", "QtWidgets")
@@ -49,8 +55,9 @@ TOOLING_EXCLUDES = [
     # onnx's reference evaluator and test backends: the quantizer never runs them
     "onnx.reference", "onnx.backend.test",
     "setuptools", "pkg_resources", "pip",
-    # reached only from code Kura never runs: numpy.show_config(), watchdog's CLI
-    "yaml", "_yaml", "watchdog.watchmedo",
+    # reached only from code Kura never runs: watchdog's CLI. (PyYAML stays: OCR needs
+    # it, omegaconf reads rapidocr's model catalogue with it when rapidocr is imported.)
+    "watchdog.watchmedo",
 ]
 QT_EXCLUDES = [f"PySide6.{name}" for name in PYSIDE6_UNUSED]
 EXCLUDES = TOOLING_EXCLUDES + QT_EXCLUDES
@@ -66,7 +73,14 @@ HIDDEN_IMPORTS = [
 # Distributions whose metadata the app reads at run time: the About box reads Kura's, the
 # selftest reports the versions of those without a __version__.
 METADATA = ["kura", "hnswlib", "semantic-text-splitter", "EbookLib", "selectolax",
-            "watchdog", "llama_cpp_python", "PySide6_Essentials"]
+            "watchdog", "llama_cpp_python", "PySide6_Essentials", "pypdfium2", "rapidocr"]
+
+# rapidocr's package data that Kura reads, as paths inside the package: the three ONNX
+# models (desktop_app/core/ocr/bundle.py opens them by path) and default_models.yaml,
+# which rapidocr's modules load when they are imported. Not its config.yaml: that is for
+# rapidocr.RapidOCR, which Kura never builds.
+OCR_PACKAGE = "rapidocr"
+OCR_DATA = (*(f"models/{name}" for name in MODEL_FILES), IMPORT_DATA)
 
 # Qt plugin folders a widgets app loads, and within them, the files not worth shipping.
 QT_PLUGIN_DIRS_KEPT = {
@@ -94,6 +108,14 @@ def _qt_plugin(parts: tuple[str, ...]) -> tuple[str, str] | None:
     return None
 
 
+# Qt 5 is never Kura's: the non-headless opencv-python wheel carries its own Qt 5 (and
+# its plugins, under cv2/qt/), which must not load into a PySide6 process.
+QT5_LIB = re.compile(r"^(lib)?Qt5", re.IGNORECASE)
+# OpenCV's FFmpeg video plugin (Windows wheels: a DLL that only VideoCapture loads). On
+# Linux FFmpeg is linked into cv2 instead and stubbed (opencv_stubs.py).
+OPENCV_VIDEO_PLUGIN = re.compile(r"^opencv_videoio_ffmpeg", re.IGNORECASE)
+
+
 # llama-cpp-python's wheel holds each library three times (libllama.so, .so.0 and
 # .so.0.5.0: wheels cannot hold symlinks). ctypes loads the plain name and the dynamic
 # linker the soname (.so.0); the fully versioned copy is dead weight.
@@ -104,11 +126,15 @@ def keep_binary(dest: str) -> bool:
     parts = PurePath(dest.replace("\\", "/")).parts
     if "llama_cpp" in parts and FULLY_VERSIONED_SO.search(parts[-1]):
         return False
+    name = parts[-1] if parts else dest
+    if QT5_LIB.search(name) or ("cv2" in parts and "qt" in parts):
+        return False
+    if OPENCV_VIDEO_PLUGIN.search(name):
+        return False
     plugin = _qt_plugin(parts)
     if plugin is not None:
         folder, name = plugin
         return folder in QT_PLUGIN_DIRS_KEPT and not QT_PLUGINS_DROPPED.search(name)
-    name = parts[-1] if parts else dest
     if "PySide6" in parts or name.startswith(("libQt6", "Qt6", "Qt")):
         return not QT_LIBS_DROPPED.search(name)
     return True
@@ -119,6 +145,8 @@ def keep_data(dest: str) -> bool:
     if "PySide6" in parts and "translations" in parts:
         return False
     if "PySide6" in parts and parts[-1].endswith(".pyi"):
+        return False
+    if "cv2" in parts and "qt" in parts:  # opencv-python's Qt fonts and plugins
         return False
     plugin = _qt_plugin(parts)
     if plugin is not None:

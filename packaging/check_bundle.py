@@ -12,8 +12,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from opencv_stubs import STUBBED
+
 MB = 1024 * 1024
 
+# The only model files the package carries: OCR's, inside rapidocr's wheel (~31 MB).
+OCR_MODELS = (
+    "rapidocr/models/PP-OCRv6_det_small.onnx",
+    "rapidocr/models/PP-OCRv6_rec_small.onnx",
+    "rapidocr/models/ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+)
 MUST_HAVE = [
     "assets/kura.svg",
     "assets/icons/kura-256.png",
@@ -21,6 +29,10 @@ MUST_HAVE = [
     "assets/style/dark.qss",
     "desktop_app/core/model_files/catalog.json",
     "certifi/cacert.pem",
+    # OCR: rapidocr's models, which Kura opens by path, and the model catalogue rapidocr
+    # reads when imported (desktop_app/core/ocr/bundle.py: MODEL_FILES, IMPORT_DATA)
+    *OCR_MODELS,
+    "rapidocr/default_models.yaml",
 ]
 MUST_HAVE_GLOBS = {
     "llama.cpp": "llama_cpp/lib/*llama*",
@@ -29,18 +41,27 @@ MUST_HAVE_GLOBS = {
     "hnswlib": "hnswlib*",
     "Qt widgets": "PySide6/*Widgets*",
     "Kura's metadata (About box)": "kura-*.dist-info/METADATA",
+    "OpenCV (OCR)": "cv2/cv2*",
+    "pyclipper (OCR)": "pyclipper/*pyclipper*",
+    "shapely (OCR)": "shapely/lib*",
+    "rapidocr's metadata (selftest version)": "rapidocr-*.dist-info/METADATA",
 }
 LINUX_MUST_HAVE_GLOBS = {
     "Qt xcb platform": "PySide6/Qt/plugins/platforms/libqxcb.so",
     "Qt offscreen platform": "PySide6/Qt/plugins/platforms/libqoffscreen.so",
     "llama.cpp CPU variants": "llama_cpp/lib/libggml-cpu-*.so",
+    "GEOS (shapely)": "shapely.libs/libgeos_c*",
 }
 # Never in the package: export/test tooling, unused Qt, model files.
 FORBIDDEN = re.compile(
     r"(^|/)(torch|transformers|sentence_transformers|pytest|_pytest|pytestqt|mypy|"
     r"onnxscript|sklearn|scipy|IPython|tkinter|PyQt5|PyQt6|models|benchmarks|tests)(/|$)"
     r"|PySide6/Qt/translations/|libQt6(Quick|Qml|Pdf|VirtualKeyboard|WebEngine)"
-    r"|\.(gguf|onnx|onnx_data|safetensors)$")
+    r"|\.(gguf|onnx|onnx_data|safetensors)$"
+    # opencv-python's own Qt 5 (the non-headless wheel) and OpenCV's video plugin
+    r"|(^|/)(lib)?Qt5|^cv2/qt/|opencv_videoio_ffmpeg")
+# OpenCV's FFmpeg on Linux: stubs only (opencv_stubs.py), never the real libraries.
+STUB_MAX_BYTES = 256 * 1024
 
 
 def contents_dir(app: Path) -> Path:
@@ -85,6 +106,19 @@ def missing_libraries(root: Path) -> dict[str, list[str]]:
     return problems
 
 
+def with_debug_info(root: Path) -> list[str]:
+    """ELF files that still carry debug sections (Linux: build_linux.sh strips them)."""
+    if not sys.platform.startswith("linux"):
+        return []
+    found = []
+    for path in sorted(root.rglob("*.so*")):
+        if path.is_file() and not path.is_symlink():
+            out = subprocess.run(["readelf", "-S", str(path)], capture_output=True, text=True)
+            if ".debug_info" in out.stdout:
+                found.append(str(path.relative_to(root)))
+    return found
+
+
 def check(app: Path) -> list[str]:
     errors = []
     exe = app / ("Kura.exe" if sys.platform == "win32" else "kura")
@@ -102,8 +136,15 @@ def check(app: Path) -> list[str]:
             errors.append(f"missing {what} ({pattern})")
     for path in root.rglob("*"):
         rel = path.relative_to(root).as_posix()
-        if FORBIDDEN.search(rel):
+        if FORBIDDEN.search(rel) and rel not in OCR_MODELS and rel != "rapidocr/models":
             errors.append(f"must not be bundled: {rel}")
+    if sys.platform.startswith("linux"):
+        for path in sorted(root.glob("opencv_python*.libs/*")):
+            if STUBBED.match(path.name) and path.stat().st_size > STUB_MAX_BYTES:
+                errors.append(f"{path.relative_to(root)} is OpenCV's real FFmpeg "
+                              f"({path.stat().st_size / MB:.1f} MB), not the stub")
+    for rel in with_debug_info(root):
+        errors.append(f"{rel} still has its debug sections (build_linux.sh strips them)")
     optional: dict[str, int] = {}
     for lib, gone in missing_libraries(root).items():
         # Optional plugins may need what a desktop has and this machine lacks (GTK for

@@ -2,11 +2,13 @@
 
 Loads each native part for real — onnxruntime runs a tiny graph, llama.cpp loads its
 shared libraries and CPU backend, hnswlib builds and queries an index, SQLite has FTS5,
-PDFium opens, Qt makes a widget — prints a table of versions and exits 0, or names what
-failed and exits 1. It needs no model files and no network (with the models installed,
-or ``KURA_LLM_PATH`` / ``KURA_EMBEDDER_DIR`` set, it also loads them: a few tokens
-generated, a query embedded), and works the same from a source checkout and from the
-packaged app (CI runs it on the Linux package).
+PDFium opens, OCR reads a line of English and one of Chinese (also in a reading worker
+process, as a scan), Qt makes a widget — prints a table of versions and exits 0, or names
+what failed and exits 1. It needs no model files and no network (OCR's models are part
+of the installation; with the answer and search models installed, or ``KURA_LLM_PATH`` /
+``KURA_EMBEDDER_DIR`` set, it also loads them: a few tokens generated, a query embedded),
+and works the same from a source checkout and from the packaged app (CI runs it on the
+Linux package).
 
 Qt runs on the ``offscreen`` platform when there is no display (or when
 ``QT_QPA_PLATFORM`` says so); on Linux the check also loads the X11 platform plugin by
@@ -60,6 +62,57 @@ def _version(module: Any, dist: str | None = None) -> str:
         except importlib.metadata.PackageNotFoundError:
             pass
     return "?"
+
+
+# The page the OCR and reading worker checks read: a line of English drawn here with
+# Pillow's built-in font, and a line of Chinese drawn once with WenQuanYi Zen Hei at 32 px
+# and stored as a 1-bit PNG (232 x 40 pixels, 570 bytes), so that Chinese is read on a
+# machine without a CJK font.
+OCR_ENGLISH = "Kura reads scanned pages"
+OCR_CHINESE = "扫描件也能搜索"
+OCR_CHINESE_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAOgAAAAoAQAAAADcOothAAAB/0lEQVR42sWUv27TUBTGf/faiqISGkcsqVSKB8RK"
+    "HqCkVoVUhj4D4hE6MCJyDUh0ANQn4M8LMDDB5qIMiAEsWBidNFIzpsQStWX7MDhOopay9i5Xut/5dL5zzneuEv5z"
+    "NJeAjkEzOvMyAcBb4r6Nx8RiAPiVQjgLtue0yZXyrgMMQYFoGKiSdFCiATm8HyDHsqTKdiBkxEtig7Ne5b1RABAZ"
+    "AFdcc2LmFSXXHZCra6YOkFBsB7f+Va8LsJcZaQPkak15yJEUe2p6LK+g982aTmj3TnmzmYnIlgZovp5J/m3TFN/s"
+    "fB+OIFyul8fKHEbAA2BjHT520FVjpIB8B3LlzUa+76HLljbaRWbI6gCiPcCSZhRo8pYmUyrzQQWAzJKl911s3oUO"
+    "4243AWoAWMLXQZ/xw6fo5Emz4AWs1Cp1KaS9LaIWaFzIHbBz7XszXHaB7uoXtAogXjaAQlKAtJOha4AygFX0AgCh"
+    "MIE6ZOx3y26sLJhOAvHz8GgVl9NyCjafny155Sc4GqZ2NaPuIxa+2YXahIQf5xw7CZR0QEb84dNZtE0kKgD7Hids"
+    "osE/53gPy2HIxkW7kE/o00RDr2ChmdJx8QfZp240QGa2sjktQ8iv3fY6BzZabqL8Cmkp5SrRd7YbDeXdtbCpV3YE"
+    "HIC+rVsRASFGCZBbFyypuqR/4y91lbc8w1e1swAAAABJRU5ErkJggg=="
+)
+# How alike (difflib's ratio) a recognised line must be to the line drawn: a character or
+# two may differ on another CPU's arithmetic, a broken engine reads nothing or garbage.
+OCR_MIN_LIKENESS = 0.8
+
+
+def ocr_sample() -> Any:
+    """The OCR check's page, a PIL image: the English line above the Chinese one."""
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    chinese = Image.open(io.BytesIO(base64.b64decode(OCR_CHINESE_PNG))).convert("L")
+    font = ImageFont.load_default(size=32)
+    english_width = int(ImageDraw.Draw(Image.new("L", (1, 1))).textlength(OCR_ENGLISH,
+                                                                          font=font))
+    page = Image.new("L", (max(english_width, chinese.width) + 80, 150), 255)
+    ImageDraw.Draw(page).text((40, 30), OCR_ENGLISH, font=font, fill=0)
+    page.paste(chinese, (40, 85))
+    return page
+
+
+def _not_read_back(lines: Sequence[str]) -> str | None:
+    """The line of ``ocr_sample()`` that none of ``lines`` is like, or None: all there."""
+    import difflib
+
+    for expected in (OCR_ENGLISH, OCR_CHINESE):
+        likeness = max((difflib.SequenceMatcher(None, expected, text).ratio()
+                        for text in lines), default=0.0)
+        if likeness < OCR_MIN_LIKENESS:
+            return expected
+    return None
 
 
 # -- the checks: each returns (version, detail) or raises -------------------------------
@@ -127,9 +180,10 @@ def check_chunker() -> tuple[str, str]:
 
 
 def check_reading_worker() -> tuple[str, str]:
-    """A file read and chunked in a reading worker process (``core/reading.py``): in
-    the packaged app this proves a spawned worker starts as a worker, not a second Kura
-    (``multiprocessing.freeze_support`` in the entry point)."""
+    """A note and a scan read and chunked in a reading worker process (``core/reading.py``),
+    the scan by OCR, as the library reads them: in the packaged app this proves a spawned
+    worker starts as a worker, not a second Kura (``multiprocessing.freeze_support`` in
+    the entry point), and can OCR there."""
     import tempfile
 
     from tokenizers import Tokenizer, models, pre_tokenizers
@@ -142,20 +196,29 @@ def check_reading_worker() -> tuple[str, str]:
     with tempfile.TemporaryDirectory(prefix="kura-selftest-") as tmp:
         note = Path(tmp) / "note.txt"
         note.write_text("Kura reads this note in a worker process.\n", encoding="utf-8")
+        scan = Path(tmp) / "scan.png"
+        ocr_sample().save(scan)
         spec = ChunkerSpec(tok.to_str(), max_tokens=64, overlap=0)
         with ReadPool(spec, budget=ReadBudget(seconds=60, memory_bytes=1 << 30),
-                      max_file_bytes=1 << 20) as pool:
+                      max_file_bytes=1 << 20, ocr=True) as pool:
             pool.submit(note)
-            results: list = []
+            pool.submit(scan)
+            results: dict[Path, Any] = {}
             deadline = time.monotonic() + 60
-            while not results and time.monotonic() < deadline:
-                results = pool.poll(timeout=1.0)
-    if not results:
-        raise RuntimeError("the reading worker gave no result within 60 s")
-    (_path, outcome), = results
-    if not isinstance(outcome, FileRead):
-        raise RuntimeError(f"the reading worker could not read a note: {outcome}")
-    return "", f"{len(outcome.chunks)} passage read in a worker process"
+            while len(results) < 2 and time.monotonic() < deadline:
+                results.update(pool.poll(timeout=1.0))
+        for path, what in ((note, "a note"), (scan, "a scan (OCR)")):
+            if path not in results:
+                raise RuntimeError(f"the reading worker did not read {what} within 60 s")
+            if not isinstance(results[path], FileRead):
+                raise RuntimeError(f"the reading worker could not read {what}: "
+                                   f"{results[path]}")
+    scanned = [line for chunk in results[scan].chunks for line in chunk.text.splitlines()]
+    unread = _not_read_back(scanned)
+    if unread:
+        raise RuntimeError(f"the reading worker's OCR read {scanned!r} where {unread!r} "
+                           "was drawn")
+    return "", "a note and a scan (by OCR) read in a worker process"
 
 
 def check_hnswlib() -> tuple[str, str]:
@@ -273,6 +336,50 @@ def check_readers() -> tuple[str, str]:
     return "", "; ".join(found)
 
 
+def _ocr_missing() -> str:
+    """What keeps OCR from running here (empty: nothing), without importing anything."""
+    import importlib.util
+
+    from desktop_app.core.ocr import bundle
+
+    if bundle.available():
+        return ""
+    missing = [name for name in bundle.LIBRARIES if importlib.util.find_spec(name) is None]
+    folder = bundle.models_dir()
+    if folder is not None:
+        files = [folder / name for name in bundle.MODEL_FILES]
+        missing += [str(path) for path in (*files, folder.parent / bundle.IMPORT_DATA)
+                    if not path.is_file()]
+    return ", ".join(missing) or "?"
+
+
+def check_ocr() -> tuple[str, str]:
+    """OCR of scanned pages and images (``desktop_app/core/ocr``): rapidocr's three models
+    load on onnxruntime and read the English and the Chinese line of ``ocr_sample()``,
+    through OpenCV, pyclipper and shapely."""
+    missing = _ocr_missing()
+    if missing:
+        raise RuntimeError(f"OCR cannot run, missing: {missing}")
+
+    import cv2
+
+    from desktop_app.core.ocr import OcrEngine
+    from desktop_app.core.ocr.bundle import rapidocr_version
+
+    start = time.perf_counter()
+    engine = OcrEngine(threads=1)
+    loaded = time.perf_counter()
+    lines = [line.text for line in engine.read(ocr_sample()).lines]
+    done = time.perf_counter()
+    unread = _not_read_back(lines)
+    if unread:
+        raise RuntimeError(f"OCR read {lines!r} where {unread!r} was drawn")
+    read = " and ".join(repr(text) for text in lines)
+    return rapidocr_version(), (f"read {read} in {done - loaded:.2f} s (models loaded in "
+                                f"{loaded - start:.2f} s); {engine.engine_id}; "
+                                f"OpenCV {cv2.__version__}")
+
+
 def check_https() -> tuple[str, str]:
     """Model downloads need CA certificates that Python's OpenSSL can find."""
     import ssl
@@ -383,6 +490,7 @@ CHECKS: list[tuple[str, Callable[[], tuple[str, str]]]] = [
     ("SQLite", check_sqlite),
     ("PDFium", check_pdfium),
     ("document readers", check_readers),
+    ("OCR", check_ocr),
     ("HTTPS", check_https),
     ("Qt", check_qt),
     ("window modules", check_window_modules),
@@ -422,12 +530,22 @@ def format_report(results: Sequence[Check]) -> str:
     return "\n".join(lines)
 
 
+def _print(report: str) -> None:
+    """Print even where stdout's encoding has no Chinese (the OCR line; a console or a
+    redirect in a legacy code page): what it cannot show is escaped."""
+    try:
+        print(report, flush=True)
+    except UnicodeEncodeError:
+        encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+        print(report.encode(encoding, "backslashreplace").decode(encoding), flush=True)
+
+
 def main(checks: Sequence[tuple[str, Callable[[], tuple[str, str]]]] = tuple(CHECKS)) -> int:
     """Print the report; 0 when nothing failed, 1 otherwise."""
     results = run_checks(checks)
     report = format_report(results)
     _log.info("selftest report:\n%s", report)
     if sys.stdout is not None:  # None in a windowed build on Windows: the log has it
-        print(report, flush=True)
+        _print(report)
     return 1 if any(c.status == "fail" for c in results) else 0
 

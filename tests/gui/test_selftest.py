@@ -4,9 +4,11 @@ names what failed and exits 1."""
 from __future__ import annotations
 
 import importlib.metadata
+import io
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,9 @@ def test_every_check_passes_here(qapp) -> None:
     assert by_name["Qt"].version == importlib.metadata.version("PySide6_Essentials")
     assert "CPU" in by_name["llama.cpp"].detail  # the CPU backend is registered
     assert "FTS5" in by_name["SQLite"].detail
+    assert by_name["reading worker"].detail == "a note and a scan (by OCR) read in a worker process"
+    assert by_name["OCR"].version == importlib.metadata.version("rapidocr")
+    assert "'Kura reads scanned pages' and '扫描件也能搜索'" in by_name["OCR"].detail
 
 
 def test_a_failing_check_is_named_and_exits_1(capsys) -> None:
@@ -81,6 +86,68 @@ def test_search_model_check_fails_when_int8_compute_is_lost(monkeypatch, embedde
     assert result.status == "fail" and "fell back to fp32" in result.detail
 
 
+def test_ocr_check_reads_english_and_chinese() -> None:
+    """In-process, as the packaged app runs it: the engine loads rapidocr's models and
+    reads both lines of the sample page (the Chinese one needs no CJK font here)."""
+    from desktop_app.core.ocr.bundle import rapidocr_version
+
+    start = time.perf_counter()
+    version, detail = selftest.check_ocr()
+    elapsed = time.perf_counter() - start
+    assert version == rapidocr_version() == importlib.metadata.version("rapidocr")
+    assert detail.startswith("read 'Kura reads scanned pages' and '扫描件也能搜索' in ")
+    assert "models loaded in" in detail and f"rapidocr-{version}+kura." in detail
+    assert "OpenCV " in detail
+    assert elapsed < 10, detail  # ~0.7 s here; the whole selftest is meant to be quick
+
+
+def test_ocr_sample_needs_no_font_of_the_system() -> None:
+    """The Chinese line is a stored bitmap, the English one Pillow's own font."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    chinese = Image.open(io.BytesIO(base64.b64decode(selftest.OCR_CHINESE_PNG)))
+    assert chinese.mode == "1" and chinese.size == (232, 40)
+    page = selftest.ocr_sample()
+    assert page.mode == "L" and page.width > chinese.width and page.height >= 2 * 40
+    assert page.getextrema() == (0, 255)
+
+
+def test_ocr_check_names_what_is_missing(monkeypatch, tmp_path) -> None:
+    from desktop_app.core.ocr import bundle
+
+    (tmp_path / "models").mkdir()
+    monkeypatch.setattr(bundle, "models_dir", lambda: tmp_path / "models")
+    (result,) = selftest.run_checks([("OCR", selftest.check_ocr)])
+    assert result.status == "fail"
+    for name in (*bundle.MODEL_FILES, bundle.IMPORT_DATA):
+        assert name in result.detail
+
+
+def test_ocr_check_fails_when_the_text_does_not_come_back(monkeypatch) -> None:
+    from PIL import Image
+
+    monkeypatch.setattr(selftest, "ocr_sample", lambda: Image.new("L", (400, 150), 255))
+    (result,) = selftest.run_checks([("OCR", selftest.check_ocr)])
+    assert result.status == "fail"
+    assert "OCR read [] where 'Kura reads scanned pages' was drawn" in result.detail
+
+
+def test_report_prints_where_stdout_has_no_chinese(monkeypatch) -> None:
+    """A console or a redirect in a legacy code page cannot show the OCR line's Chinese:
+    the report is printed escaped instead of failing the selftest."""
+    raw = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding="ascii"))
+    code = selftest.main([("OCR", lambda: ("3.10.0", "read '扫描件'"))])
+    sys.stdout.flush()
+    out = raw.getvalue().decode("ascii")
+    assert code == 0
+    assert "read '\\u626b\\u63cf\\u4ef6'" in out
+    assert "selftest: all loaded" in out
+
+
 def test_warnings_alone_pass(capsys) -> None:
     def caveat() -> tuple[str, str]:
         raise selftest.Warn("no display plugin")
@@ -99,7 +166,7 @@ def test_kura_app_selftest_from_the_dev_venv(tmp_path: Path) -> None:
     run = subprocess.run([*cmd, "--selftest"], env=env, capture_output=True, text=True,
                          timeout=120, cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
-    for name in ("onnxruntime", "llama.cpp", "hnswlib", "Qt", "numpy", "tokenizers"):
+    for name in ("onnxruntime", "llama.cpp", "hnswlib", "Qt", "numpy", "tokenizers", "OCR"):
         assert f"ok   {name}" in run.stdout
     assert "platform offscreen" in run.stdout  # no display: Qt went offscreen by itself
     assert "selftest: all loaded" in run.stdout

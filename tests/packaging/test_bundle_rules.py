@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -87,6 +89,17 @@ def test_tooling_never_ships() -> None:
     "llama_cpp/lib/libggml.so.0",
     "llama_cpp/lib/libggml-cpu-haswell.so",
     "onnxruntime/capi/libonnxruntime.so.1.32.0",
+    # OCR: OpenCV (headless), its libraries, pyclipper, shapely and GEOS
+    "cv2/cv2.abi3.so",
+    "cv2/cv2.pyd",
+    "opencv_python_headless.libs/libopenblasp-r0-59ffcd50.3.15.so",
+    "opencv_python_headless.libs/libavif-24bb8032.so.16.4.2",
+    "opencv_python_headless.libs/libavcodec-e863e0e1.so.63.1.102",  # stubbed, not dropped
+    "libpng16-802956e1.so.16.59.0",  # PyInstaller's link to it in the top folder
+    "pyclipper/_pyclipper.cpython-311-x86_64-linux-gnu.so",
+    "shapely/lib.cpython-311-x86_64-linux-gnu.so",
+    "shapely.libs/libgeos_c-ac38a227.so.1.20.5",
+    "Shapely.libs/geos_c-4f9a3fa1.dll",
 ])
 def test_kept(dest: str) -> None:
     assert rules.keep_binary(dest)
@@ -108,6 +121,11 @@ def test_kept(dest: str) -> None:
     "PySide6/Qt/plugins/tls/libqopensslbackend.so",
     "PySide6/Qt/plugins/qmltooling/libqmldbg_debugger.so",
     "llama_cpp/lib/libllama.so.0.5.0",  # the third copy of each library
+    # the non-headless opencv-python's own Qt 5 must never load beside PySide6
+    "opencv_python.libs/libQt5Core-39545cc7.so.5.15.13",
+    "libQt5Gui-48abc.so.5.15.13",
+    "cv2/qt/plugins/platforms/libqxcb.so",
+    "cv2/opencv_videoio_ffmpeg4110_64.dll",  # OpenCV's video plugin (Windows)
 ])
 def test_dropped(dest: str) -> None:
     assert not rules.keep_binary(dest)
@@ -116,8 +134,87 @@ def test_dropped(dest: str) -> None:
 def test_translations_and_stubs_are_dropped() -> None:
     assert not rules.keep_data("PySide6/Qt/translations/qtbase_de.qm")
     assert not rules.keep_data("PySide6/QtCore.pyi")
+    assert not rules.keep_data("cv2/qt/fonts/DejaVuSans.ttf")
     assert rules.keep_data("desktop_app/core/model_files/catalog.json")
     assert rules.keep_data("assets/style/dark.qss")
+    for path in rules.OCR_DATA:
+        assert rules.keep_data(f"rapidocr/{path}"), path
+    assert rules.keep_data("cv2/config-3.py")  # OpenCV's loader reads it
+
+
+def test_ocr_data_is_the_files_ocr_reads() -> None:
+    """The spec collects ``OCR_DATA`` from rapidocr: the three model files Kura opens by
+    path and the catalogue rapidocr loads at import, which all exist in its wheel."""
+    from desktop_app.core.ocr import bundle
+
+    assert rules.OCR_PACKAGE == "rapidocr"
+    assert set(rules.OCR_DATA) == {*(f"models/{name}" for name in bundle.MODEL_FILES),
+                                   bundle.IMPORT_DATA}
+    folder = bundle.models_dir()
+    assert folder is not None
+    for path in rules.OCR_DATA:
+        assert (folder.parent / path).is_file(), path
+
+
+_OCR_AT_WORK = """
+import json, sys
+from pathlib import Path
+import rapidocr
+package = Path(rapidocr.__file__).parent
+opened = set()
+def audit(event, args):
+    path = args[0] if event == "open" else None
+    if isinstance(path, str) and path.startswith(str(package)) \
+            and not path.endswith((".py", ".pyc")):  # code: the analysis collects it
+        opened.add(Path(path).relative_to(package).as_posix())
+sys.addaudithook(audit)
+from desktop_app.core.ocr import OcrEngine
+from desktop_app.gui.selftest import ocr_sample
+lines = [line.text for line in OcrEngine(threads=1).read(ocr_sample()).lines]
+print(json.dumps({"opened": sorted(opened), "lines": lines,
+                  "modules": sorted({name.split(".")[0] for name in sys.modules})}))
+"""
+
+
+def test_what_ocr_opens_and_imports_is_in_the_bundle(tmp_path: Path) -> None:
+    """OCR at work (a fresh process: the engine built, a page read): every file of
+    rapidocr's package it opens from Python is in ``OCR_DATA`` (the model files are opened
+    by onnxruntime, from ``bundle.MODEL_FILES``: see the test above), and no module it
+    imports is excluded (PyYAML once was, as dead weight, until omegaconf needed it)."""
+    run = subprocess.run([sys.executable, "-c", _OCR_AT_WORK], capture_output=True,
+                         text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout.splitlines()[-1])
+    assert seen["lines"], seen  # it did read
+    assert set(seen["opened"]) <= set(rules.OCR_DATA), seen["opened"]
+    assert "default_models.yaml" in seen["opened"]
+    for name in ("rapidocr", "cv2", "pyclipper", "shapely", "omegaconf", "yaml"):
+        assert name in seen["modules"], name
+    assert not [name for name in seen["modules"] if _excluded(name)]
+
+
+def test_kura_never_opens_a_video_with_opencv() -> None:
+    """The Linux package replaces OpenCV's FFmpeg with stubs that abort when called
+    (packaging/opencv_stubs.py): Kura's code must call none of OpenCV's video I/O."""
+    video = re.compile(r"\b(VideoCapture|VideoWriter|videoio|CAP_FFMPEG|CAP_ANY)\b")
+    for path in (REPO / "desktop_app").rglob("*.py"):
+        assert not video.search(path.read_text(encoding="utf-8")), path
+
+
+def test_every_reader_library_reports_a_version_in_the_bundle() -> None:
+    """The selftest reports each reader library's version from ``__version__`` or, failing
+    that, its distribution's metadata, which the bundle carries only for ``METADATA``."""
+    import importlib
+
+    from desktop_app.core.ingest.formats import FORMATS
+
+    carried = {re.sub(r"[-_.]+", "_", name).lower() for name in rules.METADATA}
+    for library in {library for row in FORMATS for library in row.libraries}:
+        module = importlib.import_module(library.module)
+        if any(isinstance(getattr(module, attr, None), str)
+               for attr in ("__version__", "VERSION", "version")):
+            continue
+        assert re.sub(r"[-_.]+", "_", library.distribution).lower() in carried, library
 
 
 def test_kura_does_not_translate_qt_itself() -> None:
@@ -131,25 +228,65 @@ def test_spec_takes_in_what_the_app_needs() -> None:
     for needed in ('"assets"', '"assets/icons"', '"assets/style"',
                    'collect_data_files("desktop_app.core.model_files"',
                    'collect_data_files("certifi")', 'collect_dynamic_libs("llama_cpp")',
+                   "collect_data_files(OCR_PACKAGE, includes=list(OCR_DATA))",
+                   "stub_video_libraries(",
                    "kura_runtime.py", "kura_entry.py", "exclude_binaries=True",
                    'name="Kura.app"', "info_plist="):
         assert needed in spec, needed
     assert "onefile" not in spec.lower().replace("one file", "")
     assert "kura" in rules.METADATA  # the About box reads the version from it
+    assert "rapidocr" in rules.METADATA  # the selftest's version: no __version__
     for path in re.findall(r'REPO / "assets" / "icons" / "([^"]+)"', spec):
         assert (REPO / "assets" / "icons" / path).is_file(), path
     for name in ("kura.icns", "kura.ico", "kura-256.png"):
         assert (REPO / "assets" / "icons" / name).is_file()
 
 
+def _checker() -> ModuleType:
+    sys.path.insert(0, str(PACKAGING))  # check_bundle imports opencv_stubs beside it
+    try:
+        return _load("kura_check_bundle", PACKAGING / "check_bundle.py")
+    finally:
+        sys.path.remove(str(PACKAGING))
+
+
 def test_model_files_are_never_packaged() -> None:
-    checker = _load("kura_check_bundle", PACKAGING / "check_bundle.py")
+    checker = _checker()
     for path in ("models/embeddinggemma-300m/model.onnx", "x/gemma-3-4b-it-Q4_K_M.gguf",
-                 "torch/lib/libtorch.so", "PySide6/Qt/translations/qt_zh_CN.qm"):
+                 "torch/lib/libtorch.so", "PySide6/Qt/translations/qt_zh_CN.qm",
+                 "opencv_python.libs/libQt5Core-39545cc7.so.5.15.13",
+                 "cv2/qt/plugins/platforms/libqxcb.so",
+                 "cv2/opencv_videoio_ffmpeg4110_64.dll"):
         assert checker.FORBIDDEN.search(path), path
     for path in ("onnxruntime/capi/libonnxruntime.so.1.32.0", "assets/kura.svg",
-                 "desktop_app/core/model_files/catalog.json"):
+                 "desktop_app/core/model_files/catalog.json", "cv2/cv2.abi3.so",
+                 "PySide6/Qt/lib/libQt6Core.so.6"):
         assert not checker.FORBIDDEN.search(path), path
+
+
+def test_the_ocr_models_are_the_only_model_files_packaged(tmp_path: Path) -> None:
+    """check_bundle.py lets exactly OCR's three models through its ban on model files,
+    wants them and rapidocr's catalogue, and wants OpenCV's FFmpeg as stubs only."""
+    from desktop_app.core.ocr import bundle
+
+    checker = _checker()
+    assert set(checker.OCR_MODELS) == {f"rapidocr/models/{name}" for name in bundle.MODEL_FILES}
+    assert f"rapidocr/{bundle.IMPORT_DATA}" in checker.MUST_HAVE
+    app = tmp_path / "Kura"
+    root = app / "_internal"
+    for rel in (*checker.OCR_MODELS, "rapidocr/models/PP-OCRv5_rec_server.onnx"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"onnx")
+    ffmpeg = root / "opencv_python_headless.libs" / "libavcodec-e863e0e1.so.63.1.102"
+    ffmpeg.parent.mkdir()
+    ffmpeg.write_bytes(b"\0" * (checker.STUB_MAX_BYTES + 1))  # not ELF: ldd ignores it
+    errors = checker.check(app)
+    assert "must not be bundled: rapidocr/models/PP-OCRv5_rec_server.onnx" in errors
+    assert not [e for e in errors if "PP-OCRv6" in e or "cls_mobile" in e], errors
+    assert f"missing rapidocr/{bundle.IMPORT_DATA}" in errors
+    assert "missing OpenCV (OCR) (cv2/cv2*)" in errors
+    if sys.platform.startswith("linux"):
+        assert any("libavcodec" in e and "real FFmpeg" in e for e in errors), errors
 
 
 def test_desktop_entry() -> None:
