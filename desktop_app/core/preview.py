@@ -291,9 +291,9 @@ def render_image_page(path: Path, page: int, passage: str,
     """Frame ``page`` (1-based) of an image file, with the OCR'd lines of ``passage``
     boxed. Raises OSError (Pillow's UnidentifiedImageError is one) if it cannot be
     opened, PageNotFound if it has no such frame."""
-    from PIL import Image
+    from desktop_app.core.ingest.image_reader import open_image
 
-    with Image.open(path) as image:
+    with open_image(path) as image:
         count = getattr(image, "n_frames", 1)
         if not 1 <= page <= count:
             raise PageNotFound(f"{path}: no page {page} (the file has {count})")

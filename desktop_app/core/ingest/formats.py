@@ -120,9 +120,10 @@ FORMATS = FormatTable([
                   "notice", "todo")),
     Format(Kind.CSV, ("csv", "tsv"), text_reader.read_csv, None, (_CHARSET_NORMALIZER,)),
     # Photos and scans of pages: read by OCR (ingest/scans.py), when it is on.
-    Format(Kind.IMAGE, ("png", "jpg", "jpeg", "tif", "tiff", "webp", "bmp"),
+    Format(Kind.IMAGE, ("png", "jpg", "jpeg", "tif", "tiff", "webp", "bmp", "heic", "heif"),
            image_reader.read, "image", (Library("Pillow", "PIL"), Library("rapidocr", "rapidocr"),
-                                        Library("opencv-python-headless", "cv2"))),
+                                        Library("opencv-python-headless", "cv2"),
+                                        Library("pillow-heif", "pillow_heif"))),
     # Source code and configuration: read as one verbatim section.
     Format(Kind.CODE, (
         "py", "pyi", "pyw", "js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx", "java", "c",

@@ -1,8 +1,9 @@
-"""Images of documents (a photographed page, a scanner's PNG, a multi-page TIFF): their text
-by OCR (``scans.recognise``), a frame a page.
+"""Images of documents (a photographed page, a scanner's PNG, a multi-page TIFF, a phone's
+HEIC): their text by OCR (``scans.recognise``), a frame a page.
 
-Pillow opens every format here; a multi-page TIFF (and an animated WebP) has a frame per
-page, cited as "page N". A photo bigger than ``MAX_PIXELS`` is read scaled down: OCR
+Pillow opens every format here, HEIC/HEIF through pillow-heif's opener (libheif; iPhones
+save photos as HEIC); a multi-page TIFF (and an animated WebP) has a frame per page, cited
+as "page N". A photo bigger than ``MAX_PIXELS`` is read scaled down: OCR
 needs ~300 dpi, not a 100-megapixel camera's every pixel, and Pillow refuses images past
 its decompression-bomb limit, which such a file is not.
 """
@@ -10,7 +11,7 @@ its decompression-bomb limit, which such a file is not.
 from __future__ import annotations
 
 import warnings
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
@@ -33,7 +34,7 @@ def read(path: Path) -> ParsedDocument:
             saved_limit = Image.MAX_IMAGE_PIXELS
             Image.MAX_IMAGE_PIXELS = None
             try:
-                with Image.open(path) as image:
+                with open_image(path) as image:
                     sections, recognised = _frames(image)
             finally:
                 Image.MAX_IMAGE_PIXELS = saved_limit
@@ -46,6 +47,24 @@ def read(path: Path) -> ParsedDocument:
     if not sections:
         raise UnreadableFile(path, SkipReason.EMPTY, "no text in the image")
     return ParsedDocument(path=path, kind="image", title=None, sections=sections)
+
+
+HEIF_SUFFIXES = (".heic", ".heif")
+
+
+def open_image(path: Path) -> Image.Image:
+    """``Image.open``, with HEIC/HEIF files opened through pillow-heif (registered with
+    Pillow on the first one: most folders have none)."""
+    if path.suffix.lower() in HEIF_SUFFIXES:
+        _register_heif()
+    return Image.open(path)
+
+
+@cache
+def _register_heif() -> None:
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
 
 
 def _frames(image: Image.Image) -> tuple[list[Section], int]:

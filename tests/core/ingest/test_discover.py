@@ -50,7 +50,7 @@ def test_unsupported_files_are_skipped_with_a_reason(tmp_path: Path) -> None:
 def test_a_single_file_root(tmp_path: Path) -> None:
     path = _touch(tmp_path / "one.md")
     assert list(discover(path)) == [path]
-    other = _touch(tmp_path / "photo.heic")
+    other = _touch(tmp_path / "photo.xcf")
     [skipped] = discover(other)
     assert isinstance(skipped, Skipped) and skipped.reason is SkipReason.UNSUPPORTED
 

@@ -134,3 +134,21 @@ def test_a_huge_photo_is_read_scaled_down(tmp_path: Path) -> None:
     big = Image.new("L", (9000, 9000), 255)
     shown = image_reader._upright(big)
     assert shown.width * shown.height <= image_reader.MAX_PIXELS and shown.mode == "RGB"
+
+
+@slow
+def test_a_phones_heic_photo_is_read_and_previewed(tmp_path: Path) -> None:
+    """iPhones save photos as HEIC: opened through pillow-heif, read like any image."""
+    from pillow_heif import register_heif_opener
+
+    from desktop_app.core.preview import PagePreview, render_image_page
+
+    register_heif_opener()  # to write one; Kura registers it when it meets one
+    page = render_pages(CHINESE[2:3], dpi=200, max_lines=4)[0]
+    path = tmp_path / "IMG_0412.HEIC"
+    page.image.convert("RGB").save(path, format="HEIF", quality=90)
+    doc = parse(path)
+    assert doc.kind == "image" and [s.page for s in doc.sections] == [1]
+    assert character_error_rate(page.text, doc.sections[0].text) < 0.03
+    shown = render_image_page(path, 1, "报销", ())
+    assert isinstance(shown, PagePreview) and shown.width > 0 and shown.page_count == 1
